@@ -1,0 +1,11 @@
+"""mmctx: Squeeze Reasoning and Interlaced Sparse Self-Attention for OpenMMLab.
+
+Importing the package applies the compatibility patches (:mod:`mmctx.compat`)
+and registers every head, plugin block and dataset.
+"""
+from . import compat  # noqa: F401  (first: patches apply before anything loads)
+from . import datasets, models  # noqa: F401
+from .registry import DATASETS, MODELS, PLUGIN_MODELS
+from .version import __version__
+
+__all__ = ['__version__', 'MODELS', 'DATASETS', 'PLUGIN_MODELS']

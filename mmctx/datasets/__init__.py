@@ -1,0 +1,4 @@
+"""Datasets registered in the ``mmctx`` scope."""
+from .camvid import CamVidDataset
+
+__all__ = ['CamVidDataset']

@@ -1,0 +1,1 @@
+from . import decode_heads, layers  # noqa: F401

@@ -1,0 +1,161 @@
+"""The compatibility layer applied by ``import mmctx`` (see mmctx/compat.py)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from mmengine.runner import load_checkpoint, save_checkpoint
+
+import mmctx  # noqa: F401
+from mmctx import compat
+
+
+def run_python(code, **env):
+    """Run ``code`` in a fresh interpreter; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True,
+                          text=True,
+                          env={**os.environ, **env},
+                          timeout=300)
+
+
+def save_numpy_meta_checkpoint(path):
+    model = torch.nn.Linear(2, 3)
+    meta = dict(epoch=np.int64(3), lr=np.float32(0.01),
+                hist=np.arange(4), seed=np.int32(7))
+    save_checkpoint(dict(state_dict=model.state_dict(), meta=meta), path)
+    return model
+
+
+@pytest.mark.smoke
+def test_all_patches_applied_by_default():
+    assert set(compat.applied) == {'checkpoint', 'cpu_dist', 'cpu_ddp'}
+
+
+@pytest.mark.smoke
+def test_checkpoint_with_numpy_meta_round_trips(tmp_path):
+    path = str(tmp_path / 'ckpt.pth')
+    saved = save_numpy_meta_checkpoint(path)
+    model = torch.nn.Linear(2, 3)
+    ckpt = load_checkpoint(model, path, map_location='cpu')
+    assert ckpt['meta']['epoch'] == 3 and isinstance(ckpt['meta']['epoch'], np.int64)
+    np.testing.assert_array_equal(ckpt['meta']['hist'], np.arange(4))
+    torch.testing.assert_close(model.weight, saved.weight, rtol=0, atol=0)
+
+
+def test_plain_torch_load_keeps_torch_default(tmp_path):
+    """Only mmengine's loaders trust pickles; torch.load stays weights_only."""
+    path = str(tmp_path / 'ckpt.pth')
+    save_numpy_meta_checkpoint(path)
+    with pytest.raises(Exception, match='weights_only|Unsupported global'):
+        torch.load(path)
+
+
+def test_checkpoint_patch_can_be_disabled(tmp_path):
+    path = str(tmp_path / 'ckpt.pth')
+    save_numpy_meta_checkpoint(path)
+    code = f"""
+        import torch, mmctx
+        from mmctx import compat
+        from mmengine.runner import load_checkpoint
+        assert 'checkpoint' not in compat.applied, compat.applied
+        load_checkpoint(torch.nn.Linear(2, 3), {path!r}, map_location='cpu')
+    """
+    disabled = run_python(code, MMCTX_COMPAT_DISABLE='checkpoint')
+    assert disabled.returncode != 0
+    assert 'Unsupported global' in disabled.stderr or 'weights_only' in disabled.stderr
+    enabled = run_python(code.replace("assert 'checkpoint' not in", 'assert "checkpoint" in'))
+    assert enabled.returncode == 0, enabled.stderr
+
+
+def test_disable_all_and_unknown_names():
+    result = run_python(
+        'import mmctx; from mmctx import compat; print(compat.applied)',
+        MMCTX_COMPAT_DISABLE='all')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == '[]'
+    result = run_python('import mmctx', MMCTX_COMPAT_DISABLE='chekpoint')
+    assert result.returncode != 0
+    assert 'MMCTX_COMPAT_DISABLE' in result.stderr and 'chekpoint' in result.stderr
+
+
+def test_import_emits_no_warnings():
+    result = run_python('import mmctx', PYTHONWARNINGS='always')
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ''
+
+
+def test_resume_from_mmengine_checkpoint(tmp_path):
+    """Runner.resume reads message_hub HistoryBuffers and numpy meta back."""
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class ToyModel(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(2, 1)
+
+        def forward(self, inputs, labels, mode='tensor'):
+            loss = ((self.linear(inputs).squeeze(1) - labels)**2).mean()
+            return dict(loss=loss) if mode == 'loss' else loss
+
+    dataset = [dict(inputs=torch.randn(2), labels=torch.tensor(1.))] * 4
+
+    def make_runner(max_iters, resume):
+        return Runner(
+            model=ToyModel(),
+            work_dir=str(tmp_path),
+            train_dataloader=dict(
+                dataset=dataset,
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                batch_size=2,
+                collate_fn=dict(type='default_collate')),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            train_cfg=dict(by_epoch=False, max_iters=max_iters),
+            default_hooks=dict(
+                checkpoint=dict(type='CheckpointHook', interval=2,
+                                by_epoch=False)),
+            resume=resume,
+            experiment_name=f'toy{max_iters}')
+
+    make_runner(2, resume=False).train()
+    runner = make_runner(3, resume=True)
+    runner.train()
+    assert runner.iter == 3
+
+
+DIST_CODE = """
+    import os, torch, mmctx
+    from mmengine.dist import init_dist, get_world_size
+    from mmengine.model import MMDistributedDataParallel
+    os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                      MASTER_ADDR='127.0.0.1', MASTER_PORT='{port}')
+    init_dist('pytorch', backend='nccl')  # the stock configs' backend
+    assert torch.distributed.get_backend() == 'gloo'
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1),
+                                torch.nn.SyncBatchNorm(4))
+    ddp = MMDistributedDataParallel(module=model, device_ids=[0])
+    assert ddp.device_ids is None
+    assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in ddp.modules())
+    ddp(torch.randn(2, 3, 5, 5)).sum().backward()
+    print('dist ok', get_world_size())
+"""
+
+
+def test_cpu_distributed_with_stock_settings():
+    if torch.cuda.is_available():
+        pytest.skip('the CPU code path is only taken without CUDA')
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    result = run_python(DIST_CODE.format(port=port))
+    assert result.returncode == 0, result.stderr
+    assert 'dist ok 1' in result.stdout
+    disabled = run_python(DIST_CODE.format(port=port),
+                          MMCTX_COMPAT_DISABLE='cpu_dist')
+    assert disabled.returncode != 0

@@ -1,0 +1,95 @@
+"""mmctx registries resolve from both host scopes; mmseg's names stay mmseg's."""
+import pytest
+import torch
+from mmcv.cnn import build_plugin_layer
+from mmengine.registry import DefaultScope
+
+import mmctx
+from mmctx.registry import MODELS, PLUGIN_MODELS
+
+HOST_SCOPES = ['mmseg', 'mmdet']
+
+
+@pytest.fixture
+def dummies():
+    """A head-like class in the mmctx scope and a plugin in the root registry."""
+
+    class MmctxDummyHead(torch.nn.Module):
+
+        def __init__(self, channels=1):
+            super().__init__()
+            self.channels = channels
+
+    class MmctxDummyPlugin(torch.nn.Module):
+        _abbr_ = 'dummy_plugin'
+
+        def __init__(self, in_channels):
+            super().__init__()
+            self.in_channels = in_channels
+
+    MODELS.register_module(module=MmctxDummyHead)
+    PLUGIN_MODELS.register_module(module=MmctxDummyPlugin)
+    yield MmctxDummyHead, MmctxDummyPlugin
+    MODELS._module_dict.pop('MmctxDummyHead')
+    PLUGIN_MODELS._module_dict.pop('MmctxDummyPlugin')
+
+
+def host_models(scope):
+    if scope == 'mmseg':
+        from mmseg.registry import MODELS as host
+    else:
+        from mmdet.registry import MODELS as host
+    return host
+
+
+@pytest.mark.smoke
+def test_registry_tree():
+    from mmseg.registry import DATASETS as MMSEG_DATASETS
+    from mmseg.registry import MODELS as MMSEG_MODELS
+    assert MODELS.scope == 'mmctx' and MODELS.parent is MMSEG_MODELS
+    assert mmctx.DATASETS.scope == 'mmctx'
+    assert mmctx.DATASETS.parent is MMSEG_DATASETS
+    assert PLUGIN_MODELS.parent is None and PLUGIN_MODELS.scope == 'mmengine'
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('scope', HOST_SCOPES)
+def test_scoped_class_resolves_from_host_scope(dummies, scope):
+    head_cls, _ = dummies
+    with DefaultScope.overwrite_default_scope(scope):
+        head = host_models(scope).build(
+            dict(type='mmctx.MmctxDummyHead', channels=3))
+    assert type(head) is head_cls and head.channels == 3
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('scope', HOST_SCOPES)
+def test_root_plugin_resolves_from_host_scope(dummies, scope):
+    _, plugin_cls = dummies
+    with DefaultScope.overwrite_default_scope(scope):
+        name, plugin = build_plugin_layer(
+            dict(type='MmctxDummyPlugin'), postfix='_1', in_channels=8)
+        assert type(host_models(scope).build(
+            dict(type='MmctxDummyPlugin', in_channels=4))) is plugin_cls
+    assert name == 'dummy_plugin_1'
+    assert type(plugin) is plugin_cls and plugin.in_channels == 8
+
+
+@pytest.mark.smoke
+def test_unscoped_name_is_not_visible_without_prefix(dummies):
+    """A head registered in mmctx does not leak into mmseg's own names."""
+    from mmseg.registry import MODELS as MMSEG_MODELS
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        assert MMSEG_MODELS.get('MmctxDummyHead') is None
+
+
+@pytest.mark.smoke
+def test_mmseg_isahead_untouched():
+    from mmseg.models.decode_heads.isa_head import ISAHead as MmsegISAHead
+    from mmseg.registry import MODELS as MMSEG_MODELS
+    assert MMSEG_MODELS.get('ISAHead') is MmsegISAHead
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        head = MMSEG_MODELS.build(
+            dict(type='ISAHead', in_channels=8, channels=8, isa_channels=4,
+                 num_classes=3, norm_cfg=dict(type='BN')))
+    assert type(head) is MmsegISAHead
