@@ -69,8 +69,8 @@ def disabled_patches() -> set:
 
 
 class _TorchTrustingLoad(types.ModuleType):
-    """``torch`` as seen by one mmengine module, with ``weights_only=False``
-    as the default of ``torch.load``; every other attribute is torch's."""
+    """``torch`` as seen by ``mmengine.runner.checkpoint``: ``torch.load``
+    defaults to ``weights_only=False``; every other attribute is torch's."""
 
     def __init__(self):
         super().__init__('torch')
@@ -88,11 +88,12 @@ class _TorchTrustingLoad(types.ModuleType):
 def _patch_checkpoint_loading() -> bool:
     if digit_version(torch.__version__) < digit_version('2.6.0'):
         return False
+    # URLs go through torch.hub.load_state_dict_from_url, whose default is
+    # already weights_only=False; the local, pavi and ceph loaders call
+    # torch.load from this module.
     import mmengine.runner.checkpoint as checkpoint
-    import mmengine.utils.dl_utils.hub as hub
-    for module in (checkpoint, hub):
-        if not isinstance(module.torch, _TorchTrustingLoad):
-            module.torch = _TorchTrustingLoad()
+    if not isinstance(checkpoint.torch, _TorchTrustingLoad):
+        checkpoint.torch = _TorchTrustingLoad()
     return True
 
 

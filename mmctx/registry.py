@@ -9,6 +9,12 @@
   mmcv's ``NonLocal2d`` and ``ContextBlock``: ``build_plugin_layer`` searches
   the current scope and its parents, so a root entry is found from both the
   ``mmdet`` and the ``mmseg`` default scopes.
+
+mmengine resolves ``'scope.Name'`` through the current registry's children or
+the root's children only, so mmdet's ``MODELS`` would not find a grandchild of
+the root. The ``mmctx`` registries are therefore also listed among the root's
+children; their parent stays mmseg's, so unscoped names inside an mmctx head
+(losses, conv layers) resolve to mmseg's as for any mmseg head.
 """
 from mmengine.registry import MODELS as PLUGIN_MODELS
 from mmengine.registry import Registry
@@ -22,5 +28,16 @@ DATASETS = Registry(
     parent=MMSEG_DATASETS,
     scope='mmctx',
     locations=['mmctx.datasets'])
+
+
+
+def _reachable_from_every_scope(registry: Registry) -> Registry:
+    root = registry._get_root_registry()
+    root._children.setdefault(registry.scope, registry)
+    return registry
+
+
+MODELS = _reachable_from_every_scope(MODELS)
+DATASETS = _reachable_from_every_scope(DATASETS)
 
 __all__ = ['MODELS', 'DATASETS', 'PLUGIN_MODELS']

@@ -34,7 +34,6 @@ assert keep.tolist() == [0, 2], keep
 rois = torch.tensor([[0., 0., 0., 4., 4.]])
 out = RoIAlign((2, 2), 1.0, 0)(torch.ones(1, 1, 8, 8), rois)
 assert torch.allclose(out, torch.ones_like(out)), out
-import mmctx  # noqa: F401
 print(f'torch {torch.__version__}, mmcv {mmcv.__version__} (ops OK), mmengine '
       f'{mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}')
 PY
@@ -42,7 +41,7 @@ PY
 
 if [[ -x "$PY" && -f "$STAMP" && "$(cat "$STAMP")" == "$(want_stamp)" ]]; then
   step "reusing $VENV (stamp current); verifying"
-  if verify_stack; then step "environment ready"; exit 0; fi
+  if verify_stack && "$PY" -c 'import mmctx'; then step "environment ready"; exit 0; fi
   step "verification failed: reinstalling"
 fi
 
@@ -98,5 +97,7 @@ mmcv was installed without working compiled ops (mmcv._ext). Fix:
 MSG
   exit 1
 fi
+step "importing mmctx"
+"$PY" -c 'import mmctx' || { echo "mmctx does not import: see the traceback above" >&2; exit 1; }
 want_stamp > "$STAMP"
 step "environment ready"
