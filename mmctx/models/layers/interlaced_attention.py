@@ -1,0 +1,587 @@
+"""Interlaced Sparse Self-Attention (ISA), Huang et al., arXiv:1907.12273.
+
+The dense affinity matrix of self-attention (paper Eq. 1-2) is factorised into
+two sparse block-diagonal ones (Eq. 5-6): a *long-range* step attends within
+groups of positions spaced ``down_factor`` apart, then a *short-range* step
+attends within ``down_factor`` windows (paper Fig. 3 and Fig. 5). After both
+steps every output position has received information from every input
+position.
+
+Modules, from the inside out:
+
+* :class:`SelfAttentionUnit`: one self-attention (theta, phi, g and W of the
+  paper), laid out like mmseg's ISA ``SelfAttentionBlock`` so that its weights
+  map one to one.
+* :class:`InterlacedSparseAttention`: the two steps (and the padding); returns
+  the context map, without residual.
+* :class:`ISAModule`: openseg's ``ISA_Module``: one
+  :class:`InterlacedSparseAttention` per down factor, fused with the input by
+  concatenation or a residual sum. The core of the segmentation head.
+* :class:`ISABlock`: a residual plugin for ResNet bottlenecks, registered in
+  mmengine's root ``MODELS`` like mmcv's ``NonLocal2d``; identity at init.
+
+Sizes that are not multiples of ``down_factor`` are padded symmetrically and
+cropped back as in the public code (openseg, mmseg). ``mask_padding=False``
+reproduces the public code exactly: zeros are padded before the projections
+and take part as keys. By default (``mask_padding=True``) the input is never
+padded: the first step projects the real positions only (BatchNorm statistics
+included) and pads the projected maps, padded keys are masked out of the
+softmax and padded queries are zero vectors, so a padded position receives
+the mean value of the real positions of its group. The second step runs on
+the whole padded grid without mask: its padded positions carry information
+from real positions only and relay it to their window (or group), which keeps
+the paper's full connectivity (every output depends on every input) at every
+size. The output does not depend on the padding.
+"""
+import math
+from functools import partial
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule, build_conv_layer
+from mmengine.model import constant_init
+from torch import Tensor
+
+from mmctx.registry import PLUGIN_MODELS
+
+ORDERS = ('long_short', 'short_long')
+FUSIONS = ('concat', 'residual')
+DownFactor = Union[int, Sequence[int]]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_positive_int(value, name: str) -> int:
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f'{name} must be a positive int, got {value!r}')
+    return value
+
+
+def _check_choice(value, name: str, choices: Tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
+    return value
+
+
+def _as_down_factor(value, name: str = 'down_factor') -> Tuple[int, int]:
+    """An int ``d`` (meaning ``(d, d)``) or a pair ``(d_h, d_w)``, all > 0."""
+    if _is_int(value):
+        value = (value, value)
+    if not (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(_is_int(v) and v > 0 for v in value)):
+        raise ValueError(f'{name} must be a positive int or a pair of '
+                         f'positive ints (height, width), got {value!r}')
+    return tuple(value)
+
+
+def _check_input(x: Tensor, in_channels: int, owner: str) -> None:
+    if x.dim() != 4 or x.size(1) != in_channels:
+        raise ValueError(
+            f'{owner} expects input of shape (N, in_channels={in_channels}, '
+            f'H, W), got {tuple(x.shape)}')
+
+
+class SelfAttentionUnit(nn.Module):
+    """One self-attention (paper Eq. 1-2, or Eq. 3-4 applied to a group).
+
+    ``Z = W(softmax(theta(X) phi(X)^T / sqrt(key_channels)) g(X))``, with
+    query ``theta`` and key ``phi`` each two (1x1 conv + norm + act) layers to
+    ``key_channels``, value ``g`` one plain 1x1 conv and output ``W`` a
+    1x1 conv + norm + act. ``W`` is deliberately not zero-initialised: the
+    second step of ISA needs a non-zero input (openseg issue #35). No residual.
+
+    Submodules ``query_project``, ``key_project`` (``nn.Sequential`` of two
+    ``ConvModule``), ``value_project`` (``nn.Conv2d``) and ``out_project``
+    (``ConvModule``) have the structure and state-dict keys of mmseg's ISA
+    ``SelfAttentionBlock`` (whose ``output_project`` is our ``out_project``).
+
+    Args:
+        in_channels (int): Channels of the input.
+        key_channels (int): Channels of query and key (half of the input in
+            the paper).
+        value_channels (int): Channels of the value.
+        out_channels (int): Channels of the output.
+        value_bias (bool): Whether the value conv has a bias: False as in
+            openseg (official), True as in mmseg. Default: False.
+        fused_attn (bool): Use ``F.scaled_dot_product_attention`` (flash /
+            memory-efficient kernels on GPU, a fused kernel on CPU when
+            ``key_channels == value_channels``, else SDPA's math path) rather
+            than the explicit ``softmax(Q K^T) V``. Same result. mmengine's
+            FLOP counter does not count SDPA: set False to count FLOPs.
+            Default: True.
+        conv_cfg (dict, optional): Config of the conv layers. Default: None.
+        norm_cfg (dict, optional): Config of the norm layers.
+            Default: ``dict(type='BN')``.
+        act_cfg (dict, optional): Config of the activations.
+            Default: ``dict(type='ReLU')``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 key_channels: int,
+                 value_channels: int,
+                 out_channels: int,
+                 value_bias: bool = False,
+                 fused_attn: bool = True,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = dict(type='BN'),
+                 act_cfg: Optional[dict] = dict(type='ReLU')):
+        super().__init__()
+        self.in_channels = _check_positive_int(in_channels, 'in_channels')
+        self.key_channels = _check_positive_int(key_channels, 'key_channels')
+        self.value_channels = _check_positive_int(value_channels,
+                                                  'value_channels')
+        self.out_channels = _check_positive_int(out_channels, 'out_channels')
+        self.fused_attn = fused_attn
+        self.scale = key_channels**-0.5
+        layer_cfgs = dict(
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.key_project = self._build_key_query_project(**layer_cfgs)
+        self.query_project = self._build_key_query_project(**layer_cfgs)
+        self.value_project = build_conv_layer(
+            conv_cfg, in_channels, value_channels, 1, bias=value_bias)
+        self.out_project = ConvModule(value_channels, out_channels, 1,
+                                      **layer_cfgs)
+
+    def _build_key_query_project(self, **layer_cfgs) -> nn.Sequential:
+        return nn.Sequential(
+            ConvModule(self.in_channels, self.key_channels, 1, **layer_cfgs),
+            ConvModule(self.key_channels, self.key_channels, 1, **layer_cfgs))
+
+    def project(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Query, key and value maps (N, C_k | C_k | C_v, H, W) of ``x``."""
+        return (self.query_project(x), self.key_project(x),
+                self.value_project(x))
+
+    def attend(self,
+               query: Tensor,
+               key: Tensor,
+               value: Tensor,
+               key_mask: Optional[Tensor] = None) -> Tensor:
+        """``softmax(scale * Q K^T) V`` over the last two dimensions.
+
+        Args:
+            query, key (Tensor): (..., L, key_channels).
+            value (Tensor): (..., L, value_channels).
+            key_mask (Tensor, optional): Bool, broadcastable to (..., L, L),
+                True where a key may be attended to. Every row must keep at
+                least one key.
+
+        Returns:
+            Tensor: (..., L, value_channels).
+        """
+        if self.fused_attn:
+            return F.scaled_dot_product_attention(
+                query, key, value, attn_mask=key_mask, scale=self.scale)
+        attn = torch.matmul(query * self.scale, key.transpose(-2, -1))
+        if key_mask is not None:
+            # in place: matmul's backward needs its inputs, not its output
+            attn.masked_fill_(~key_mask, float('-inf'))
+        attn = attn.softmax(dim=-1)  # rebound: frees the logits in inference
+        return torch.matmul(attn, value)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Dense self-attention over all H x W positions of ``x``."""
+        _check_input(x, self.in_channels, type(self).__name__)
+        n, _, h, w = x.shape
+        query, key, value = (t.flatten(2).transpose(1, 2)
+                             for t in self.project(x))
+        context = self.attend(query, key, value)
+        return self.out_project(context.transpose(1, 2).reshape(n, -1, h, w))
+
+
+class _GroupLayout:
+    """Where each position of an H x W map goes in the ISA groups.
+
+    The map is padded to ``(gh * dh, gw * dw)`` with ``(dh, dw)`` the down
+    factor (``gh = ceil(H / dh)``), split into ``gh x gw`` windows of
+    ``dh x dw`` positions. The long-range step attends within the ``dh * dw``
+    groups of positions at the same offset in every window (interval
+    ``down_factor``); the short-range step attends within each window (paper
+    Fig. 5: ``P = down_factor``, ``Q = (gh, gw)``).
+    """
+
+    def __init__(self, height: int, width: int, down_factor: Tuple[int, int]):
+        self.height, self.width = height, width
+        self.dh, self.dw = down_factor
+        self.gh, self.gw = math.ceil(height / self.dh), math.ceil(width /
+                                                                  self.dw)
+        pad_h, pad_w = self.gh * self.dh - height, self.gw * self.dw - width
+        self.top, self.left = pad_h // 2, pad_w // 2
+        self.padding = (self.left, pad_w - self.left, self.top,
+                        pad_h - self.top)  # F.pad order: W then H
+        self.is_padded = pad_h > 0 or pad_w > 0
+
+    def pad(self, x: Tensor) -> Tensor:
+        return F.pad(x, self.padding) if self.is_padded else x
+
+    def crop(self, x: Tensor) -> Tensor:
+        if not self.is_padded:
+            return x
+        return x[..., self.top:self.top + self.height,
+                 self.left:self.left + self.width]
+
+    def to_groups(self, x: Tensor, step: str) -> Tensor:
+        """(N, C, H, W) or padded (N, C, H', W') -> (N, groups, size, C)."""
+        if x.shape[-2:] == (self.height, self.width):
+            x = self.pad(x)
+        n, c = x.shape[:2]
+        x = x.reshape(n, c, self.gh, self.dh, self.gw, self.dw)
+        if step == 'long':  # groups: offsets in a window; members: windows
+            x = x.permute(0, 3, 5, 2, 4, 1)
+            return x.reshape(n, self.dh * self.dw, self.gh * self.gw, c)
+        x = x.permute(0, 2, 4, 3, 5, 1)  # groups: windows; members: offsets
+        return x.reshape(n, self.gh * self.gw, self.dh * self.dw, c)
+
+    def from_groups(self, x: Tensor, step: str) -> Tensor:
+        """Inverse of :meth:`to_groups`: (N, G, L, C) -> (N, C, H', W')."""
+        n, c = x.size(0), x.size(-1)
+        if step == 'long':
+            x = x.view(n, self.dh, self.dw, self.gh, self.gw, c)
+            x = x.permute(0, 5, 3, 1, 4, 2)
+        else:
+            x = x.view(n, self.gh, self.gw, self.dh, self.dw, c)
+            x = x.permute(0, 5, 1, 3, 2, 4)
+        return x.reshape(n, c, self.gh * self.dh, self.gw * self.dw)
+
+    def key_mask(self, step: str, device: torch.device) -> Tensor:
+        """Bool (1, G, 1, L): True at real positions; broadcasts over batch
+        and queries (never materialised at (N, G, L, L)). 4-D, as the fused
+        CPU kernel of SDPA takes no 3-D mask."""
+        real = torch.zeros(
+            1, 1, self.gh * self.dh, self.gw * self.dw, dtype=torch.bool,
+            device=device)
+        real[..., self.top:self.top + self.height,
+             self.left:self.left + self.width] = True
+        mask = self.to_groups(real, step)[0, :, :, 0]
+        # A long-range group is all padding when H < dh or W < dw. Unmasked,
+        # it averages its zero values instead of producing NaN (which would
+        # leak into the next step through 0 * NaN).
+        mask |= ~mask.any(dim=-1, keepdim=True)
+        return mask[None, :, None, :]
+
+
+class InterlacedSparseAttention(nn.Module):
+    """Interlaced sparse self-attention: a long-range then a short-range step.
+
+    Paper Sec. 3.2 and Fig. 5. Each step is a :class:`SelfAttentionUnit`
+    applied independently to each group of positions. Returns the context map
+    only (no residual, no fusion with the input).
+
+    The first unit maps ``in_channels -> out_channels``, the second
+    ``out_channels -> out_channels`` (openseg's ``ISA_Block``; mmseg's
+    ``ISAHead`` uses ``in = value = out = channels``). Submodules
+    ``long_range`` and ``short_range`` keep their names whatever the order,
+    so with ``order='short_long'`` it is ``short_range`` that takes
+    ``in_channels``.
+
+    Args:
+        in_channels (int): Channels of the input.
+        key_channels (int): Channels of queries and keys.
+        value_channels (int, optional): Channels of values. Default: None,
+            meaning ``in_channels`` (paper: ``g`` keeps the input width).
+        out_channels (int, optional): Channels of the output. Default: None,
+            meaning ``in_channels``.
+        down_factor (int | tuple[int, int]): ``(d_h, d_w)``: the interval of
+            the long-range groups and the size of the short-range windows
+            (mmseg's ``down_factor``; ``P_h, P_w`` of paper Table 8).
+            Default: (8, 8).
+        order (str): ``'long_short'`` (paper default) or ``'short_long'``
+            (paper Table 9). Default: ``'long_short'``.
+        mask_padding (bool): Keep the positions padded to reach a multiple
+            of ``down_factor`` out of the first step (masked keys, zero
+            queries, projections of real positions only; see the module
+            docstring); False pads zeros before the projections and lets them
+            be attended to, reproducing openseg and mmseg exactly.
+            Default: True.
+        fused_attn (bool): See :class:`SelfAttentionUnit`. Default: True.
+        value_bias (bool): See :class:`SelfAttentionUnit`. Default: False.
+        conv_cfg (dict, optional): Config of conv layers. Default: None.
+        norm_cfg (dict, optional): Config of norm layers.
+            Default: ``dict(type='BN')``.
+        act_cfg (dict, optional): Config of activations.
+            Default: ``dict(type='ReLU')``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 key_channels: int,
+                 value_channels: Optional[int] = None,
+                 out_channels: Optional[int] = None,
+                 down_factor: DownFactor = (8, 8),
+                 order: str = 'long_short',
+                 mask_padding: bool = True,
+                 fused_attn: bool = True,
+                 value_bias: bool = False,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = dict(type='BN'),
+                 act_cfg: Optional[dict] = dict(type='ReLU')):
+        super().__init__()
+        self.in_channels = _check_positive_int(in_channels, 'in_channels')
+        value_channels = in_channels if value_channels is None \
+            else value_channels
+        self.out_channels = in_channels if out_channels is None \
+            else _check_positive_int(out_channels, 'out_channels')
+        self.down_factor = _as_down_factor(down_factor)
+        self.order = _check_choice(order, 'order', ORDERS)
+        self.mask_padding = mask_padding
+        unit_cfgs = dict(
+            key_channels=key_channels,
+            value_channels=value_channels,
+            out_channels=self.out_channels,
+            value_bias=value_bias,
+            fused_attn=fused_attn,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
+        first = SelfAttentionUnit(in_channels, **unit_cfgs)
+        second = SelfAttentionUnit(self.out_channels, **unit_cfgs)
+        if order == 'long_short':
+            self.long_range, self.short_range = first, second
+        else:
+            self.short_range, self.long_range = first, second
+        self.steps = tuple(order.split('_'))  # ('long', 'short') or reverse
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, in_channels, H, W) -> context (N, out_channels, H, W)."""
+        _check_input(x, self.in_channels, type(self).__name__)
+        layout = _GroupLayout(*x.shape[-2:], self.down_factor)
+        key_mask = None
+        if not self.mask_padding:
+            x = layout.pad(x)
+        elif layout.is_padded:
+            key_mask = layout.key_mask(self.steps[0], x.device)
+        for step in self.steps:
+            unit = self.long_range if step == 'long' else self.short_range
+            # Each map is permuted into groups as soon as it is computed, and
+            # the step input is freed before the widest copy (value): at most
+            # one map exists in both layouts. to_groups zero-pads maps of the
+            # real size (first step with mask_padding).
+            to_groups = partial(layout.to_groups, step=step)
+            query = to_groups(unit.query_project(x))
+            key = to_groups(unit.key_project(x))
+            value = unit.value_project(x)
+            del x
+            value = to_groups(value)
+            x = unit.attend(query, key, value, key_mask)
+            del query, key, value
+            x = layout.from_groups(x, step)  # rebound: frees the groups
+            x = unit.out_project(x)
+            key_mask = None  # padded positions now hold real information
+        return layout.crop(x)
+
+
+class ISAModule(nn.Module):
+    """ISA context module: openseg's ``ISA_Module``.
+
+    One :class:`InterlacedSparseAttention` per down factor (in ``stages``),
+    then a fusion with the input (paper Sec. 3.3):
+
+    * ``'concat'``: ``fuse(cat([x, context_1, ..., context_k]))`` with
+      ``fuse`` a 1x1 conv + norm + act to ``out_channels``, followed by
+      ``Dropout2d(dropout_ratio)``. With one down factor this is openseg's
+      ``ISA_Module`` (mmseg's ``ISAHead`` concatenates ``[context, x]``:
+      the input columns of ``fuse.conv.weight`` swap halves). openseg adds an
+      extra 1x1 projection of ``x`` when there are several down factors; here
+      ``x`` is concatenated as is.
+    * ``'residual'``: ``x + dropout(fuse(cat(contexts)))`` with ``fuse`` a
+      1x1 conv + norm (no activation, so the sum can decrease features);
+      needs ``out_channels == in_channels``.
+
+    Args:
+        in_channels (int): Channels of the input.
+        key_channels (int): Channels of queries and keys.
+        out_channels (int): Channels of each context map and of the output.
+        down_factors (Sequence): Down factors, one
+            :class:`InterlacedSparseAttention` each. Default: ((8, 8), ).
+        fusion (str): ``'concat'`` or ``'residual'``. Default: ``'concat'``.
+        order (str): See :class:`InterlacedSparseAttention`.
+        mask_padding (bool): See :class:`InterlacedSparseAttention`.
+        fused_attn (bool): See :class:`SelfAttentionUnit`.
+        value_bias (bool): See :class:`SelfAttentionUnit`.
+        dropout_ratio (float): Ratio of the ``Dropout2d`` after the fusion
+            (openseg's ISA-Net: 0.05). 0 disables it. Default: 0.05.
+        value_channels (int, optional): Channels of values. Default: None,
+            meaning ``out_channels`` (openseg's head: 512).
+        conv_cfg (dict, optional): Config of conv layers. Default: None.
+        norm_cfg (dict, optional): Config of norm layers.
+            Default: ``dict(type='BN')``.
+        act_cfg (dict, optional): Config of activations.
+            Default: ``dict(type='ReLU')``.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 key_channels: int,
+                 out_channels: int,
+                 down_factors: Sequence[DownFactor] = ((8, 8), ),
+                 fusion: str = 'concat',
+                 order: str = 'long_short',
+                 mask_padding: bool = True,
+                 fused_attn: bool = True,
+                 value_bias: bool = False,
+                 dropout_ratio: float = 0.05,
+                 value_channels: Optional[int] = None,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = dict(type='BN'),
+                 act_cfg: Optional[dict] = dict(type='ReLU')):
+        super().__init__()
+        self.in_channels = _check_positive_int(in_channels, 'in_channels')
+        self.out_channels = _check_positive_int(out_channels, 'out_channels')
+        self.fusion = _check_choice(fusion, 'fusion', FUSIONS)
+        if not isinstance(down_factors, (tuple, list)) or not down_factors:
+            raise ValueError('down_factors must be a non-empty sequence of '
+                             f'down factors, got {down_factors!r}')
+        self.down_factors = [
+            _as_down_factor(d, f'down_factors[{i}]')
+            for i, d in enumerate(down_factors)
+        ]
+        if fusion == 'residual' and out_channels != in_channels:
+            raise ValueError(
+                "fusion='residual' needs out_channels == in_channels, got "
+                f'out_channels={out_channels}, in_channels={in_channels}')
+        if not 0 <= dropout_ratio < 1:
+            raise ValueError(
+                f'dropout_ratio must be in [0, 1), got {dropout_ratio!r}')
+        layer_cfgs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        self.stages = nn.ModuleList([
+            InterlacedSparseAttention(
+                in_channels,
+                key_channels,
+                value_channels=out_channels
+                if value_channels is None else value_channels,
+                out_channels=out_channels,
+                down_factor=d,
+                order=order,
+                mask_padding=mask_padding,
+                fused_attn=fused_attn,
+                value_bias=value_bias,
+                act_cfg=act_cfg,
+                **layer_cfgs) for d in self.down_factors
+        ])
+        context_channels = out_channels * len(self.down_factors)
+        if fusion == 'concat':
+            self.fuse = ConvModule(
+                in_channels + context_channels,
+                out_channels,
+                1,
+                act_cfg=act_cfg,
+                **layer_cfgs)
+        else:
+            self.fuse = ConvModule(
+                context_channels, out_channels, 1, act_cfg=None, **layer_cfgs)
+        self.dropout = nn.Dropout2d(dropout_ratio) if dropout_ratio > 0 \
+            else None
+
+    def _dropout(self, x: Tensor) -> Tensor:
+        return x if self.dropout is None else self.dropout(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, in_channels, H, W) -> (N, out_channels, H, W)."""
+        _check_input(x, self.in_channels, type(self).__name__)
+        contexts = [stage(x) for stage in self.stages]
+        if self.fusion == 'concat':
+            return self._dropout(self.fuse(torch.cat([x, *contexts], dim=1)))
+        context = contexts[0] if len(contexts) == 1 else torch.cat(
+            contexts, dim=1)
+        return x + self._dropout(self.fuse(context))
+
+
+@PLUGIN_MODELS.register_module()
+class ISABlock(nn.Module):
+    """Interlaced sparse self-attention as a residual plugin block.
+
+    ``y = x + W_out(ISA(x))`` for ResNet bottlenecks, in the style of mmcv's
+    ``NonLocal2d``: ISA reduces ``in_channels`` to ``in_channels //
+    reduction`` (values and outputs; queries and keys get half of that, as in
+    the paper), and ``W_out`` (1x1 conv [+ norm]) restores ``in_channels``.
+    ``W_out`` is zero-initialised in :meth:`init_weights`, which mmengine calls
+    after a backbone's ``init_cfg`` (e.g. Kaiming), so the block starts as the
+    identity and a pretrained backbone keeps its function.
+
+    Used with mmdet/mmseg ResNets::
+
+        plugins=[dict(cfg=dict(type='ISABlock'),
+                      stages=(False, False, False, True),
+                      position='after_conv3')]
+
+    Norm: ``norm_cfg=None`` by default. Detection backbones run with
+    ``norm_eval=True``, which keeps every BatchNorm of the backbone, plugins
+    included, in eval mode with its initial statistics (mean 0, var 1): a BN
+    there would never normalise anything (and detection batches of 1-2
+    images per GPU give noisy statistics anyway). Use ``dict(type='GN',
+    num_groups=...)`` for a batch-independent norm (inside the attention and
+    on ``W_out``), or BN only with ``norm_eval=False``.
+
+    Args:
+        in_channels (int): Channels of the input and output.
+        reduction (int): Channel reduction of the attention: values and the
+            attention output have ``in_channels // reduction`` channels
+            (2048 -> 512 at stage 4 of a ResNet-50 by default, cheaper than
+            ``NonLocal2d``'s 1024). Default: 4.
+        down_factor (int | tuple[int, int]): See
+            :class:`InterlacedSparseAttention`. Default: (8, 8).
+        order (str): See :class:`InterlacedSparseAttention`.
+        mask_padding (bool): See :class:`InterlacedSparseAttention`.
+        fused_attn (bool): See :class:`SelfAttentionUnit`.
+        value_bias (bool): See :class:`SelfAttentionUnit`.
+        conv_cfg (dict, optional): Config of conv layers. Default: None.
+        norm_cfg (dict, optional): Config of norm layers. Default: None.
+        act_cfg (dict, optional): Config of activations inside the attention.
+            Default: ``dict(type='ReLU')``.
+    """
+
+    _abbr_ = 'isa_block'
+
+    def __init__(self,
+                 in_channels: int,
+                 reduction: int = 4,
+                 down_factor: DownFactor = (8, 8),
+                 order: str = 'long_short',
+                 mask_padding: bool = True,
+                 fused_attn: bool = True,
+                 value_bias: bool = False,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = dict(type='ReLU')):
+        super().__init__()
+        self.in_channels = _check_positive_int(in_channels, 'in_channels')
+        self.reduction = _check_positive_int(reduction, 'reduction')
+        inter_channels = max(in_channels // reduction, 1)
+        self.attention = InterlacedSparseAttention(
+            in_channels,
+            key_channels=max(inter_channels // 2, 1),
+            value_channels=inter_channels,
+            out_channels=inter_channels,
+            down_factor=down_factor,
+            order=order,
+            mask_padding=mask_padding,
+            fused_attn=fused_attn,
+            value_bias=value_bias,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
+        self.conv_out = ConvModule(
+            inter_channels,
+            in_channels,
+            1,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """Zero the output projection (its norm if any, like ``NonLocal2d``):
+        the block is the identity and gradients still reach ``W_out``."""
+        if self.conv_out.with_norm:
+            constant_init(self.conv_out.norm, 0)
+        else:
+            constant_init(self.conv_out.conv, 0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, self.in_channels, type(self).__name__)
+        return x + self.conv_out(self.attention(x))
