@@ -1,0 +1,29 @@
+# LIP human parsing (20 classes) as in the paper (Sec. 4.1): batch 40,
+# crop 473, lr 0.007, 150 epochs = 150 * 30462 / 40 = 114.2k iterations;
+# R-101 as in the paper, single-scale evaluation (CE2P protocol).
+_base_ = [
+    '../_base_/models/isanet_r50-d8.py', '../_base_/datasets/lip_473x473.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py'
+]
+crop_size = (473, 473)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    pretrained='open-mmlab://resnet101_v1c',
+    backbone=dict(depth=101),
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(num_classes=20),
+    auxiliary_head=dict(num_classes=20))
+optim_wrapper = dict(optimizer=dict(lr=0.007))
+train_dataloader = dict(batch_size=10)
+train_cfg = dict(max_iters=114000, val_interval=11400)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=114000,
+        by_epoch=False)
+]
+default_hooks = dict(checkpoint=dict(interval=11400))

@@ -1,0 +1,15 @@
+# Cityscapes as in the paper (Sec. 4.1): batch 8, crop 769, lr 0.01,
+# 110 epochs (= 40.9k iterations; 40k as in the official openseg code).
+_base_ = [
+    '../_base_/models/isanet_r50-d8.py',
+    'mmseg::_base_/datasets/cityscapes_769x769.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_40k.py'
+]
+crop_size = (769, 769)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    decode_head=dict(align_corners=True),
+    auxiliary_head=dict(align_corners=True),
+    test_cfg=dict(mode='slide', crop_size=(769, 769), stride=(513, 513)))

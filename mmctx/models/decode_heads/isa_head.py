@@ -1,0 +1,129 @@
+"""ISANet decode head: interlaced sparse self-attention on a dilated FCN."""
+from typing import List, Sequence, Tuple, Union
+
+import torch
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+
+from mmctx.registry import MODELS
+from ..layers.interlaced_attention import ISAModule
+
+DownFactor = Union[int, Sequence[int]]
+
+
+def _as_down_factors(
+        down_factor: Union[DownFactor, Sequence[DownFactor]]) -> List:
+    """mmseg's single ``(d_h, d_w)`` (or ``d``) -> ``[(d_h, d_w)]``; a
+    sequence of such factors (openseg's ``down_factors``) stays a list. The
+    values are validated by :class:`ISAModule`."""
+    if isinstance(down_factor, int) or (
+            isinstance(down_factor, (tuple, list))
+            and all(isinstance(d, int) for d in down_factor)):
+        return [down_factor]
+    if isinstance(down_factor, (tuple, list)):
+        return list(down_factor)
+    raise ValueError('down_factor must be an int, a pair (d_h, d_w) or a '
+                     f'sequence of pairs, got {down_factor!r}')
+
+
+@MODELS.register_module()
+class ISAHead(BaseDecodeHead):
+    """Interlaced Sparse Self-Attention head (ISA paper Sec. 4.1, openseg's
+    ISA-Net).
+
+    A 3x3 conv reduces the backbone feature to ``channels`` (512), an
+    :class:`mmctx.models.layers.ISAModule` (long-range then short-range
+    attention with ``isa_channels`` (256) query/key channels) computes the
+    context, ``[x, context]`` is fused by a 1x1 conv + norm + act and
+    classified::
+
+        x -> in_conv (3x3) -> ISA -> cat(., context) -> fuse (1x1) -> cls_seg
+
+    Drop-in for mmseg's ``ISAHead``: it accepts every argument of that head
+    with the same meaning (``isa_channels``, ``down_factor`` and the
+    ``BaseDecodeHead`` ones), so a config switches by changing only
+    ``type='ISAHead'`` to ``type='mmctx.ISAHead'``. The defaults follow the
+    paper and the official code (openseg) where mmseg departs from them, and
+    fix the padding:
+
+    ============== ======================== =================================
+    argument       default here (openseg)   mmseg ``ISAHead``
+    ============== ======================== =================================
+    value_bias     False                    True
+    mask_padding   True (padding masked)    False (zeros attended to)
+    concat order   ``[x, context]``         ``[context, x]``
+    ============== ======================== =================================
+
+    ``tools/convert_mmseg_isanet.py`` turns an mmseg ISANet checkpoint into
+    one for this head with ``value_bias=True, mask_padding=False``, which then
+    gives the same logits.
+
+    Args:
+        isa_channels (int): Query/key channels of the attention (mmseg's
+            name; openseg's ``key_channels``).
+        down_factor (int | tuple[int, int] | Sequence[tuple[int, int]]):
+            The down factor ``(d_h, d_w)`` (interval of the long-range groups
+            and size of the short-range windows, paper Table 8's ``P_h,
+            P_w``), or several of them: one ISA per factor, all contexts
+            concatenated (openseg's ``down_factors``). Default: (8, 8).
+        order (str): ``'long_short'`` or ``'short_long'`` (paper Table 9).
+            Default: 'long_short'.
+        mask_padding (bool): Mask the padding added to reach a multiple of
+            the down factor out of the attention. Default: True.
+        fused_attn (bool): Use ``F.scaled_dot_product_attention``.
+            Default: True.
+        value_bias (bool): Bias in the value convs. Default: False.
+        fusion (str): ``'concat'`` (paper, openseg, mmseg) or
+            ``'residual'`` (``x + fuse(context)``). Default: 'concat'.
+        **kwargs: :class:`mmseg.models.decode_heads.BaseDecodeHead`
+            arguments (``in_channels``, ``channels``, ``num_classes``,
+            ``dropout_ratio`` (before ``conv_seg``; openseg's 0.05),
+            ``norm_cfg``, ``align_corners``, ``in_index``,
+            ``input_transform``, ...).
+    """
+
+    def __init__(self,
+                 isa_channels: int,
+                 down_factor: Union[DownFactor,
+                                    Sequence[DownFactor]] = (8, 8),
+                 order: str = 'long_short',
+                 mask_padding: bool = True,
+                 fused_attn: bool = True,
+                 value_bias: bool = False,
+                 fusion: str = 'concat',
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.down_factor = down_factor
+        self.in_conv = ConvModule(
+            self.in_channels,
+            self.channels,
+            3,
+            padding=1,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+        # dropout_ratio=0: BaseDecodeHead's Dropout2d before conv_seg is the
+        # same layer at the same place (openseg: fuse -> Dropout2d -> cls)
+        self.isa_module = ISAModule(
+            self.channels,
+            isa_channels,
+            self.channels,
+            down_factors=_as_down_factors(down_factor),
+            fusion=fusion,
+            order=order,
+            mask_padding=mask_padding,
+            fused_attn=fused_attn,
+            value_bias=value_bias,
+            dropout_ratio=0,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+
+    def _forward_feature(self, inputs: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Features before ``cls_seg``: (N, channels, H, W)."""
+        x = self._transform_inputs(inputs)
+        return self.isa_module(self.in_conv(x))
+
+    def forward(self, inputs: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Segmentation logits (N, num_classes, H, W)."""
+        return self.cls_seg(self._forward_feature(inputs))

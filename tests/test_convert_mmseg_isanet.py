@@ -1,0 +1,105 @@
+"""tools/convert_mmseg_isanet.py: a stock mmseg ISANet checkpoint, converted,
+gives mmctx.ISAHead (value_bias=True, mask_padding=False) the same logits."""
+import importlib.util
+import os.path as osp
+
+import mmseg
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmseg.registry import MODELS
+
+import mmctx  # noqa: F401
+
+MMSEG_ISANET_BASE = osp.join(
+    osp.dirname(mmseg.__file__), '.mim', 'configs', '_base_', 'models',
+    'isanet_r50-d8.py')
+BN_ON_CPU = {
+    'model.pretrained': None,
+    'model.backbone.norm_cfg.type': 'BN',
+    'model.decode_head.norm_cfg.type': 'BN',
+    'model.auxiliary_head.norm_cfg.type': 'BN',
+}
+
+
+def load_converter(repo_root):
+    path = osp.join(repo_root, 'tools', 'convert_mmseg_isanet.py')
+    spec = importlib.util.spec_from_file_location('convert_isanet', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_model(config, overrides):
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({**BN_ON_CPU, **overrides})
+    return MODELS.build(cfg.model)
+
+
+def randomize_stats_and_head(model):
+    """Random BN statistics everywhere and random decode-head weights, so
+    that every converted tensor matters to the logits."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if name.endswith('running_mean'):
+                tensor.normal_(0, 0.1)
+            elif name.endswith('running_var'):
+                tensor.uniform_(0.5, 2)
+            elif name.startswith('decode_head.') and \
+                    tensor.is_floating_point():
+                tensor.normal_(0, 0.1)
+    return model.eval()
+
+
+@pytest.fixture(scope='module')
+def converted(repo_root, tmp_path_factory):
+    init_default_scope('mmseg')
+    theirs = randomize_stats_and_head(
+        build_model(MMSEG_ISANET_BASE, {}))
+    work = tmp_path_factory.mktemp('convert')
+    src, dst = str(work / 'mmseg_isanet.pth'), str(work / 'mmctx_isanet.pth')
+    torch.save(dict(state_dict=theirs.state_dict(), meta=dict(iter=1)), src)
+    load_converter(repo_root).main([src, dst])
+    ours = build_model(
+        osp.join(repo_root, 'configs/_base_/models/isanet_r50-d8.py'), {
+            'model.decode_head.value_bias': True,
+            'model.decode_head.mask_padding': False
+        })
+    load_checkpoint(ours, dst, map_location='cpu', strict=True)
+    return theirs, ours.eval(), dst
+
+
+@pytest.mark.parametrize('size', [(64, 64), (72, 88)],
+                         ids=['features-8x8', 'features-9x11'])
+def test_same_logits(converted, size):
+    theirs, ours, _ = converted
+    torch.manual_seed(1)
+    inputs = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        expected, out = theirs._forward(inputs), ours._forward(inputs)
+    assert expected.shape[-2:] == (size[0] // 8, size[1] // 8)
+    assert expected.abs().max() > 1e-2  # a comparison of real signals
+    assert (out - expected).abs().max() < 1e-5
+
+
+def test_checkpoint_records_the_head_options(converted):
+    checkpoint = torch.load(converted[2], map_location='cpu')
+    assert checkpoint['meta']['iter'] == 1
+    assert checkpoint['meta']['mmctx_head_options'] == dict(
+        value_bias=True, mask_padding=False)
+
+
+def test_rejects_a_checkpoint_of_another_head(repo_root):
+    converter = load_converter(repo_root)
+    with pytest.raises(KeyError, match='ISANet'):
+        converter.convert_state_dict({'decode_head.conv_seg.weight':
+                                      torch.zeros(1)})
+    with pytest.raises(KeyError, match='unexpected decode_head key'):
+        converter.convert_state_dict({
+            'decode_head.global_relation.value_project.weight':
+            torch.zeros(1),
+            'decode_head.nl_block.g.conv.weight': torch.zeros(1)
+        })

@@ -1,0 +1,162 @@
+"""mmctx.ISAHead: drop-in for mmseg's ISAHead, options, exact reproduction."""
+import importlib.util
+import os.path as osp
+
+import mmseg
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.models.decode_heads import ISAHead as MMSegISAHead
+from mmseg.registry import MODELS
+
+import mmctx  # noqa: F401  (registers mmctx.ISAHead)
+from mmctx.models.decode_heads import ISAHead
+from mmctx.models.layers.interlaced_attention import ISAModule
+
+MMSEG_ISANET_BASE = osp.join(
+    osp.dirname(mmseg.__file__), '.mim', 'configs', '_base_', 'models',
+    'isanet_r50-d8.py')
+
+IN_CHANNELS, CHANNELS, ISA_CHANNELS, NUM_CLASSES = 12, 16, 8, 5
+
+
+def build_head(type='mmctx.ISAHead', **kwargs):
+    init_default_scope('mmseg')
+    cfg = dict(
+        type=type,
+        in_channels=IN_CHANNELS,
+        channels=CHANNELS,
+        isa_channels=ISA_CHANNELS,
+        num_classes=NUM_CLASSES,
+        norm_cfg=dict(type='BN'))
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def randomize(module, seed=0):
+    """Random weights and BN statistics, eval mode."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.state_dict().items():
+            if name.endswith('running_var'):
+                p.uniform_(0.5, 2)
+            elif p.is_floating_point():
+                p.normal_(0, 0.3)
+    return module.eval()
+
+
+def load_converter(repo_root):
+    path = osp.join(repo_root, 'tools', 'convert_mmseg_isanet.py')
+    spec = importlib.util.spec_from_file_location('convert_isanet', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plain_isahead_is_still_mmseg():
+    assert type(build_head(type='ISAHead')) is MMSegISAHead
+    assert type(build_head()) is ISAHead
+
+
+def test_accepts_mmseg_base_config_changing_only_the_type():
+    base = Config.fromfile(MMSEG_ISANET_BASE)
+    cfg = base.model.decode_head.to_dict()
+    cfg.update(type='mmctx.ISAHead', norm_cfg=dict(type='BN'))
+    head = MODELS.build(cfg)
+    assert (head.in_channels, head.channels, head.num_classes) == (2048, 512,
+                                                                   19)
+    stage = head.isa_module.stages[0]
+    assert stage.down_factor == (8, 8)
+    assert stage.long_range.key_channels == 256 == cfg['isa_channels']
+    assert head.dropout.p == 0.1
+
+
+def test_forward_is_in_conv_isa_module_classifier():
+    head = randomize(build_head())
+    x = torch.randn(2, IN_CHANNELS, 9, 11)
+    feats = head._forward_feature([x])
+    expected = head.isa_module(head.in_conv(x))
+    torch.testing.assert_close(feats, expected, rtol=0, atol=0)
+    torch.testing.assert_close(head([x]), head.cls_seg(feats), rtol=0, atol=0)
+    assert head([x]).shape == (2, NUM_CLASSES, 9, 11)
+    assert head.isa_module.dropout is None  # the head's own dropout is used
+
+
+def test_options_reach_the_attention():
+    head = build_head(
+        down_factor=(4, 2), order='short_long', mask_padding=False,
+        fused_attn=False, value_bias=True, fusion='residual')
+    module = head.isa_module
+    assert isinstance(module, ISAModule) and module.fusion == 'residual'
+    stage = module.stages[0]
+    assert stage.down_factor == (4, 2) and stage.order == 'short_long'
+    assert not stage.mask_padding
+    assert stage.long_range.value_project.bias is not None
+    assert not stage.long_range.fused_attn
+    default = build_head().isa_module.stages[0]
+    assert default.long_range.value_project.bias is None
+    assert default.mask_padding and default.order == 'long_short'
+
+
+def test_several_down_factors():
+    head = randomize(build_head(down_factor=((8, 8), (4, 4))))
+    assert [s.down_factor for s in head.isa_module.stages] == [(8, 8), (4, 4)]
+    assert head.isa_module.fuse.conv.in_channels == 3 * CHANNELS
+    assert head([torch.randn(1, IN_CHANNELS, 13, 17)]).shape == (1,
+                                                                 NUM_CLASSES,
+                                                                 13, 17)
+
+
+@pytest.mark.parametrize('fused_attn', [True, False])
+def test_fused_and_explicit_attention_agree(fused_attn):
+    x = torch.randn(1, IN_CHANNELS, 13, 17)
+    reference = randomize(build_head(fused_attn=True))([x])
+    out = randomize(build_head(fused_attn=fused_attn))([x])
+    torch.testing.assert_close(out, reference, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('size', [(16, 24), (13, 17), (5, 3)])
+def test_reproduces_mmseg_head_with_converted_weights(repo_root, size):
+    converter = load_converter(repo_root)
+    theirs = randomize(build_head(type='ISAHead'), seed=3)
+    ours = build_head(value_bias=True, mask_padding=False).eval()
+    state = {f'decode_head.{k}': v for k, v in theirs.state_dict().items()}
+    converted = converter.convert_state_dict(state)
+    ours.load_state_dict(
+        {k[len('decode_head.'):]: v for k, v in converted.items()})
+    x = torch.randn(2, IN_CHANNELS, *size)
+    with torch.no_grad():
+        expected, out = theirs([x]), ours([x])
+    assert expected.abs().mean() > 0.1  # a comparison of real signals
+    assert (out - expected).abs().max() < 1e-5
+
+
+def test_mask_padding_changes_output_only_when_padded():
+    x = torch.randn(1, IN_CHANNELS, 16, 16)
+    masked = randomize(build_head(mask_padding=True))
+    plain = randomize(build_head(mask_padding=False))
+    with torch.no_grad():
+        torch.testing.assert_close(masked([x]), plain([x]))
+        odd = x[..., :13, :15]
+        assert (masked([odd]) - plain([odd])).abs().max() > 1e-4
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='down_factor'):
+        build_head(down_factor='8x8')
+    with pytest.raises(ValueError, match='down_factor'):
+        build_head(down_factor=(8, 0))
+    with pytest.raises(ValueError, match='order'):
+        build_head(order='long_long')
+    with pytest.raises(ValueError, match='fusion'):
+        build_head(fusion='sum')
+
+
+def test_multi_level_inputs_and_align_corners():
+    head = randomize(build_head(
+        in_channels=[4, 8], in_index=[0, 1],
+        input_transform='resize_concat', align_corners=True))
+    inputs = [torch.randn(1, 4, 9, 11), torch.randn(1, 8, 5, 6)]
+    assert head(inputs).shape == (1, NUM_CLASSES, 9, 11)
+    assert head.in_conv.conv.in_channels == 12 and head.align_corners

@@ -1,0 +1,207 @@
+"""End to end with the real mmseg Runner on ../shared/data/cityscapes_sample.
+
+The real alias configs (``configs/sr_r50_cityscapes.py``,
+``configs/isa_r50_cityscapes.py``: R-50-D8, 769x769 Cityscapes settings) are
+loaded with ``--cfg-options``-style overrides only: no pretrained weights,
+BN instead of SyncBN, a 64x128 crop of the 256x128 sample, two iterations.
+Then: mIoU through mmseg's IoUMetric, resume from the saved checkpoint, the
+same training as two gloo processes (``tools/dist_train.sh``: torchrun around
+mmseg's train.py, ``--launcher pytorch``), and ``mim test mmseg`` on the
+checkpoint.
+"""
+import json
+import os
+import os.path as osp
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+import mmctx  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+CONFIGS = {'sr': 'configs/sr_r50_cityscapes.py',
+           'isa': 'configs/isa_r50_cityscapes.py'}
+
+
+def sample_overrides(data_root, max_iters):
+    """``--cfg-options`` that shrink the paper's Cityscapes setting to the
+    one-image sample on a CPU. Flat keys and plain values only, so the same
+    dict is written on a command line by :func:`as_cli`."""
+    options = {
+        'model.pretrained': None,
+        'model.backbone.norm_cfg.type': 'BN',
+        'model.decode_head.norm_cfg.type': 'BN',
+        'model.auxiliary_head.norm_cfg.type': 'BN',
+        'model.data_preprocessor.size': (64, 128),
+        'model.test_cfg.crop_size': (64, 128),
+        'model.test_cfg.stride': (64, 128),
+        'train_dataloader.batch_size': 1,
+        # the sample holds one val frame
+        'train_dataloader.dataset.data_prefix.img_path': 'leftImg8bit/val',
+        'train_dataloader.dataset.data_prefix.seg_map_path': 'gtFine/val',
+        'train_dataloader.dataset.pipeline.2.scale': (256, 128),
+        'train_dataloader.dataset.pipeline.3.crop_size': (64, 128),
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters,
+        'param_scheduler.0.end': max_iters,
+        'default_hooks.checkpoint.interval': max_iters,
+        'default_hooks.logger.interval': 1,
+        'randomness.seed': 0,
+    }
+    for split in ('train', 'val', 'test'):
+        options.update({
+            f'{split}_dataloader.num_workers': 0,
+            f'{split}_dataloader.persistent_workers': False,
+            f'{split}_dataloader.dataset.data_root': data_root,
+        })
+        if split != 'train':
+            options[f'{split}_dataloader.dataset.pipeline.1.scale'] = (256,
+                                                                       128)
+    return options
+
+
+def as_cli(options):
+    """The same overrides as ``--cfg-options`` arguments."""
+    def fmt(value):
+        if isinstance(value, tuple):
+            return '(' + ','.join(map(str, value)) + ')'
+        return str(value)
+
+    return [f'{key}={fmt(value)}' for key, value in options.items()]
+
+
+def output_tail(result):
+    """The end of a subprocess' output, for assertion messages."""
+    return result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def make_runner(repo_root, head, data_root, work_dir, max_iters, **extra):
+    cfg = Config.fromfile(osp.join(repo_root, CONFIGS[head]))
+    cfg.merge_from_dict(sample_overrides(data_root, max_iters))
+    cfg.merge_from_dict(extra)
+    cfg.work_dir = str(work_dir)
+    return Runner.from_cfg(cfg)
+
+
+class CountIterations(Hook):
+
+    def __init__(self):
+        self.iters = 0
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.iters += 1
+
+
+@pytest.fixture(scope='module')
+def data_root(shared_data):
+    return osp.join(shared_data, 'cityscapes_sample')
+
+
+@pytest.fixture(scope='module', params=sorted(CONFIGS))
+def trained(request, repo_root, data_root, tmp_path_factory):
+    """Two training iterations and a validation of one head."""
+    head = request.param
+    work_dir = tmp_path_factory.mktemp(f'e2e_{head}')
+    runner = make_runner(repo_root, head, data_root, work_dir, max_iters=2)
+    runner.train()  # validates after the last iteration (val_interval)
+    metrics = {
+        key: runner.message_hub.get_scalar(f'val/{key}').current()
+        for key in ('aAcc', 'mIoU', 'mAcc')
+    }
+    return head, work_dir, metrics
+
+
+def test_trains_and_evaluates_miou(trained):
+    head, work_dir, metrics = trained
+    assert 0.0 <= metrics['mIoU'] <= metrics['mAcc'] <= 100.0
+    assert 0.0 < metrics['aAcc'] <= 100.0  # some of 32k labelled pixels hit
+    state = torch.load(osp.join(work_dir, 'iter_2.pth'), map_location='cpu',
+                       weights_only=False)['state_dict']
+    assert any(k.startswith({'sr': 'decode_head.sr_block.',
+                             'isa': 'decode_head.isa_module.'}[head])
+               for k in state)
+
+
+def test_resumes_from_checkpoint(trained, repo_root, data_root,
+                                 tmp_path_factory):
+    head, work_dir, _ = trained
+    resume_dir = tmp_path_factory.mktemp(f'resume_{head}')
+    checkpoint = osp.join(work_dir, 'iter_2.pth')
+    runner = make_runner(
+        repo_root, head, data_root, resume_dir, max_iters=3,
+        resume=True, load_from=checkpoint)
+    counter = CountIterations()
+    runner.register_hook(counter)
+    runner.train()
+    # iterations 1-2 come from the checkpoint: only the third one runs
+    assert counter.iters == 1 and runner.iter == 3
+    resumed = torch.load(osp.join(resume_dir, 'iter_3.pth'),
+                         map_location='cpu', weights_only=False)
+    assert resumed['meta']['iter'] == 3
+
+
+@pytest.mark.parametrize('trained', ['isa'], indirect=True)
+def test_mim_test_with_the_checkpoint(trained, repo_root, data_root,
+                                      tmp_path):
+    """`mim test mmseg` on the saved checkpoint reproduces the Runner's
+    validation metrics (same weights, same image, deterministic)."""
+    head, work_dir, trained_metrics = trained
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    overrides = {k: v for k, v in sample_overrides(data_root, 2).items()
+                 if not k.startswith('train')}
+    cmd = [mim, 'test', 'mmseg', CONFIGS[head], '--checkpoint',
+           osp.join(work_dir, 'iter_2.pth'), '--work-dir', str(tmp_path),
+           '--cfg-options', *as_cli(overrides)]
+    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, output_tail(result)
+    logs = [osp.join(root, f) for root, _, files in os.walk(tmp_path)
+            for f in files if f.endswith('.json')]
+    assert logs, 'mim test wrote no metrics'
+    with open(logs[0]) as f:
+        metrics = json.load(f)
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert metrics[key] == pytest.approx(trained_metrics[key], abs=0.01)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize('launch', ['dist_train.sh', 'mim train'])
+def test_two_process_gloo_training(launch, repo_root, data_root, tmp_path):
+    """2 processes, ``--launcher pytorch``, gloo, launched by
+    ``tools/dist_train.sh CONFIG 2`` (torchrun around mmseg's train.py) or
+    ``mim train mmseg CONFIG --launcher pytorch --gpus 2``."""
+    options = sample_overrides(data_root, 2)
+    options['env_cfg.dist_cfg.backend'] = 'gloo'
+    port = free_port()
+    if launch == 'mim train':
+        mim = osp.join(osp.dirname(sys.executable), 'mim')
+        head = [mim, 'train', 'mmseg', CONFIGS['isa'], '--launcher',
+                'pytorch', '--gpus', '2', '--port', str(port)]
+    else:
+        head = ['bash', 'tools/dist_train.sh', CONFIGS['sr'], '2']
+    cmd = head + ['--work-dir', str(tmp_path), '--cfg-options',
+                  *as_cli(options)]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(port),
+               PYTHON=sys.executable)
+    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
+                            text=True, timeout=400, env=env)
+    assert result.returncode == 0, output_tail(result)
+    assert osp.isfile(osp.join(tmp_path, 'iter_2.pth'))
+    log = result.stdout + result.stderr
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    assert 'mIoU' in log
+    shutil.rmtree(tmp_path, ignore_errors=True)
