@@ -54,12 +54,13 @@ fi
   || { echo "Python >= 3.8 required (3.11 tested)" >&2; exit 1; }
 
 # Every pip call honours these: torch 2.13 asks for setuptools>=77 and would otherwise
-# pull setuptools>=82, which has no pkg_resources (mmcv's setup.py, openmim, mmengine need it).
-printf 'setuptools>=77,<82\nnumpy<2\n' > "$VENV/constraints.txt"
+# pull setuptools>=82, which has no pkg_resources (mmcv's setup.py, openmim, mmengine need it);
+# from 80.9 on it warns (UserWarning) on every import (each mmseg::/mmdet:: config base, mim).
+printf 'setuptools>=77,<80.9\nnumpy<2\n' > "$VENV/constraints.txt"
 export PIP_CONSTRAINT="$VENV/constraints.txt"
 
-step "build tools: setuptools<82 (mmcv/openmim/mmengine import pkg_resources), ninja, psutil, wheel"
-pipi "setuptools>=77,<82" ninja psutil wheel
+step "build tools: setuptools<80.9 (mmcv/openmim/mmengine import pkg_resources), ninja, psutil, wheel"
+pipi "setuptools>=77,<80.9" ninja psutil wheel
 
 if "$PY" -c 'import torch' 2>/dev/null; then
   step "keeping installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
@@ -92,7 +93,7 @@ if ! verify_stack; then
 mmcv was installed without working compiled ops (mmcv._ext). Fix:
   .venv/bin/pip uninstall -y mmcv
   .venv/bin/pip cache remove 'mmcv*'
-  MAX_JOBS=$(nproc) .venv/bin/pip install --no-build-isolation "setuptools<82" ninja psutil wheel mmcv==2.1.0
+  MAX_JOBS=$(nproc) .venv/bin/pip install --no-build-isolation "setuptools>=77,<80.9" ninja psutil wheel mmcv==2.1.0
 (--no-build-isolation lets the build see torch; without it mmcv installs without ops.)
 MSG
   exit 1
