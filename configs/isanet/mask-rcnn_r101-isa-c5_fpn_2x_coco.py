@@ -1,0 +1,9 @@
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r101_fpn_2x_coco.py'
+custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(plugins=[
+        dict(
+            cfg=dict(type='ISABlock', reduction=8),
+            stages=(False, False, False, True),
+            position='after_conv3')
+    ]))

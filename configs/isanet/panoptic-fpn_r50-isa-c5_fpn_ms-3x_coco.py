@@ -1,0 +1,9 @@
+_base_ = 'mmdet::panoptic_fpn/panoptic-fpn_r50_fpn_ms-3x_coco.py'
+custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(plugins=[
+        dict(
+            cfg=dict(type='ISABlock', reduction=8),
+            stages=(False, False, False, True),
+            position='after_conv3')
+    ]))

@@ -1,0 +1,157 @@
+"""tools/benchmark.py: one preset end to end on a tiny input, the JSON
+schema, ratios taken from the same run, and the measurements by value."""
+import contextlib
+import importlib.util
+import io
+import json
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+REQUIRED_ROWS = ('NL', 'ISA', 'ISA-fused', 'SR-GAP', 'SR-GHP')
+ROW_TYPES = dict(
+    method=str, params=int, flops=int, peak_mem_mb=float, latency_ms=float)
+C, H, W = 32, 16, 16
+
+
+@pytest.fixture(scope='module')
+def benchmark(repo_root):
+    path = osp.join(repo_root, 'tools', 'benchmark.py')
+    spec = importlib.util.spec_from_file_location('mmctx_benchmark', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def quick_run(benchmark, tmp_path_factory):
+    """``isa-fig1 --quick`` at 32x16x16 with every row of the preset (the
+    peers' rows too: each mmcv/mmseg module builds and runs)."""
+    path = tmp_path_factory.mktemp('bench') / 'isa-fig1.json'
+    threads = torch.get_num_threads()  # main() sets it for the process
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            benchmark.main([
+                'isa-fig1', '--quick', '--input', str(C), str(H), str(W),
+                '--threads', '1', '--json', str(path), '--no-progress',
+                '--methods', *benchmark.PRESETS['isa-fig1'].methods
+            ])
+    finally:
+        torch.set_num_threads(threads)
+    with open(path) as f:
+        doc = json.load(f)
+    return doc, out.getvalue()
+
+
+def _table_rows(stdout):
+    """{method: {column: cell}} of the markdown table on stdout."""
+    lines = [line for line in stdout.splitlines() if line.startswith('| ')]
+    header = [c.strip() for c in lines[0].strip('|').split('|')]
+    rows = {}
+    for line in lines[1:]:
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        if len(cells) == len(header) and 'roofline' not in cells[0]:
+            rows[cells[0]] = dict(zip(header, cells))
+    return rows
+
+
+def test_json_schema(quick_run, benchmark):
+    doc, _ = quick_run
+    assert set(doc) == {'preset', 'input', 'device', 'rows'}
+    assert doc['preset'] == 'isa-fig1'
+    assert doc['input'] == [C, H, W]
+    assert isinstance(doc['device'], str) and doc['device']
+    for row in doc['rows']:
+        assert set(row) == set(ROW_TYPES), row
+        for key, kind in ROW_TYPES.items():
+            assert type(row[key]) is kind, (key, row)
+        assert row['params'] > 0 and row['flops'] > 0
+        assert row['peak_mem_mb'] > 0 and row['latency_ms'] > 0
+    methods = [row['method'] for row in doc['rows']]
+    assert set(REQUIRED_ROWS) <= set(methods)
+    # every row of the preset ran: nothing skipped at this size
+    assert methods == list(benchmark.PRESETS['isa-fig1'].methods)
+
+
+def test_ratios_come_from_the_same_run(quick_run):
+    doc, stdout = quick_run
+    table = _table_rows(stdout)
+    nl = next(row for row in doc['rows'] if row['method'] == 'NL')
+    assert set(table) == {row['method'] for row in doc['rows']}
+    for row in doc['rows']:
+        cells = table[row['method']]
+        for column, key in (('MAC / NL', 'flops'),
+                            ('mem / NL', 'peak_mem_mb'),
+                            ('latency / NL', 'latency_ms')):
+            assert float(cells[column]) == pytest.approx(
+                row[key] / nl[key], abs=6e-4), (row['method'], column)
+        assert float(cells['GMAC']) == pytest.approx(
+            row['flops'] / 1e9, abs=6e-3)
+
+
+def test_nonlocal_flops_match_the_formula(quick_run):
+    """NonLocal2d (reduction 2, C' = C/2, N = HW): g, theta, phi and the
+    output conv, then N x N x C' twice (Q K^T and A V), in MACs."""
+    doc, _ = quick_run
+    rows = {row['method']: row for row in doc['rows']}
+    n, inter = H * W, C // 2
+    assert rows['NL']['flops'] == 4 * C * inter * n + 2 * n * n * inter
+    nl_params = 3 * (C * inter + inter) + inter * C + C
+    assert rows['NL']['params'] == nl_params
+
+
+def test_fused_isa_counts_like_explicit(quick_run):
+    doc, _ = quick_run
+    rows = {row['method']: row for row in doc['rows']}
+    assert rows['ISA-fused']['flops'] == rows['ISA']['flops']
+    assert rows['ISA-fused']['params'] == rows['ISA']['params']
+    assert rows['ISA-attn-fused']['flops'] == rows['ISA-attn']['flops']
+    # at mmseg's settings our attention has mmseg's parameters and MACs
+    assert rows['ISA-attn']['params'] == rows['mmseg-ISA-attn']['params']
+    assert rows['ISA-attn']['flops'] == rows['mmseg-ISA-attn']['flops']
+
+
+def test_sdpa_counted_as_two_matmuls(benchmark):
+
+    class Explicit(nn.Module):
+
+        def forward(self, x):
+            attn = torch.matmul(x, x.transpose(-2, -1)).softmax(-1)
+            return torch.matmul(attn, x)
+
+    class Fused(nn.Module):
+
+        def forward(self, x):
+            return F.scaled_dot_product_attention(x, x, x)
+
+    x = torch.randn(2, 4, 10, 6)
+    expected = 2 * 4 * 10 * 10 * (6 + 6)
+    assert benchmark.count_flops(Fused(), x) == expected
+    explicit = benchmark.count_flops(Explicit(), torch.randn(2, 4, 10, 3))
+    assert explicit == 2 * 4 * 10 * 10 * (3 + 3)
+
+
+def test_cpu_peak_memory_follows_the_allocation_trace(benchmark):
+    mib = 1 << 18  # float32 elements in 1 MiB
+
+    def two_then_one():
+        a = torch.ones(4 * mib)
+        b = torch.ones(4 * mib)  # 8 MiB live here
+        del a
+        return b + 1  # 8 MiB again: b and the result
+
+    peak = benchmark._cpu_peak_bytes(two_then_one)
+    # plus at most a few bytes for the wrapped scalar 1
+    assert peak == pytest.approx(8 * 2**20, abs=1024)
+
+
+def test_bad_arguments_are_named(benchmark, capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(['isa-fig1', '--methods', 'NotAModule'])
+    assert 'NotAModule' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        benchmark.main(['isa-fig1', '--plot', 'x.png'])
+    assert '--plot' in capsys.readouterr().err

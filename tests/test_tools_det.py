@@ -1,0 +1,89 @@
+"""tools/plugin_cost.py and the dataset helpers of tools/overfit_det.py."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(REPO_ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_attention_flops_counted_for_fused_and_explicit_paths():
+    from mmctx.models.layers.interlaced_attention import ISABlock
+    cost = load_tool('plugin_cost')
+    torch.manual_seed(0)
+    fused = ISABlock(64, reduction=2, down_factor=(4, 4), fused_attn=True)
+    explicit = ISABlock(64, reduction=2, down_factor=(4, 4), fused_attn=False)
+    explicit.load_state_dict(fused.state_dict())
+    # 16x16 map, 4x4 windows: 16 groups of 16 positions in each step
+    # (no padding); per step and unit Q K^T and A V cost
+    # 16 groups * 16 * 16 * (key 16 + value 32) MACs.
+    attention = 2 * 16 * 16 * 16 * (16 + 32)
+    image_flops = {}
+    for name, block in (('fused', fused), ('explicit', explicit)):
+        analyzer = cost.FlopAnalyzer(block, (torch.randn(1, 64, 16, 16), ))
+        analyzer.set_op_handle('aten::scaled_dot_product_attention',
+                               cost.sdpa_flop_jit)
+        analyzer.unsupported_ops_warnings(False)
+        image_flops[name] = analyzer.total()
+    convs = sum(m.in_channels * m.out_channels * 16 * 16
+                for m in fused.modules() if isinstance(m, torch.nn.Conv2d))
+    assert image_flops['fused'] == image_flops['explicit'] == convs + attention
+
+
+def test_find_configs_lists_detection_configs_only():
+    cost = load_tool('plugin_cost')
+    configs = cost.find_configs([osp.join(REPO_ROOT, 'configs', 'isanet')])
+    names = [osp.basename(c) for c in configs]
+    assert len(names) == 15
+    assert all(n.startswith(cost.DETECTION_PREFIXES) for n in names)
+    with pytest.raises(FileNotFoundError, match='no config file or folder'):
+        cost.find_configs(['configs/does-not-exist'])
+
+
+def test_thing_annotations_keep_80_instance_categories(tmp_path, shared_data):
+    tool = load_tool('overfit_det')
+    data_dir = osp.join(shared_data, 'coco_panoptic_sample')
+    out = tool.write_thing_annotations(data_dir, str(tmp_path / 'inst.json'))
+    coco = json.load(open(out))
+    assert len(coco['categories']) == 80
+    assert {c['name'] for c in coco['categories']} >= {'person', 'horse'}
+    # 43 of the 50 segments are things (README of the sample)
+    assert len(coco['annotations']) == 43
+    assert len(coco['images']) == 2
+
+
+def test_sample_cfg_options_point_every_split_at_the_sample(shared_data):
+    tool = load_tool('overfit_det')
+    data_dir = osp.join(shared_data, 'coco_panoptic_sample')
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'srnet',
+                 'panoptic-fpn_r50-sr-c5_fpn_ms-3x_coco.py'))
+    options = tool.sample_cfg_options(cfg, data_dir, short_side=160)
+    # the ms-3x RandomResize range and the test Resize, scaled by 160 / 800
+    assert options['train_dataloader.dataset.pipeline.2.scale'] == [(267, 128),
+                                                                    (267, 160)]
+    assert options['test_dataloader.dataset.pipeline.1.scale'] == (267, 160)
+    assert options['test_evaluator.seg_prefix'].endswith(
+        'coco_panoptic_sample/panoptic_examples/')
+    # PQ keeps the stock fusion threshold
+    assert 'model.test_cfg.rcnn.score_thr' not in options
+    cfg.merge_from_dict(options)
+    assert osp.isfile(
+        osp.join(cfg.test_dataloader.dataset.data_root,
+                 cfg.test_dataloader.dataset.ann_file))
+    with pytest.raises(ValueError, match='instance_ann_file'):
+        tool.sample_cfg_options(
+            Config.fromfile(
+                osp.join(REPO_ROOT, 'configs', 'srnet',
+                         'mask-rcnn_r50-sr-c5_fpn_1x_coco.py')), data_dir)
