@@ -303,23 +303,12 @@ class Stem(nn.Module):
         return self.conv_out(self.block(self.conv_in(x)))
 
 
-def _mmseg_head(type_name: str, in_channels: int, **kwargs) -> nn.Module:
-    from mmseg.registry import MODELS
-    cfg = dict(
-        type=type_name,
-        in_channels=in_channels,
-        channels=HEAD_CHANNELS,
-        num_classes=NUM_CLASSES,
-        norm_cfg=_bn(),
-        align_corners=False,
-        **kwargs)
+def _head(type_name: str, in_channels: int, **kwargs) -> nn.Module:
+    """A decode head by config type: ``'ISAHead'`` is mmseg's,
+    ``'mmctx.ISAHead'`` ours."""
+    import mmctx  # noqa: F401  (registers mmctx's heads)
     import mmseg.models  # noqa: F401  (registers mmseg's heads)
-    return HeadFeatures(MODELS.build(cfg))
-
-
-def _mmctx_head(type_name: str, in_channels: int, **kwargs) -> nn.Module:
-    import mmctx  # noqa: F401
-    from mmctx.registry import MODELS
+    from mmseg.registry import MODELS
     cfg = dict(
         type=type_name,
         in_channels=in_channels,
@@ -432,25 +421,25 @@ METHODS = OrderedDict((m.name, m) for m in [
     Method('SE', 'mmseg SELayer, ratio 16, sigmoid gate', _se),
     Method('DANet', 'mmseg PAM (keys C/8) + CAM; head: DAHead',
            lambda c: DualAttention(c),
-           lambda i: _mmseg_head('DAHead', i, pam_channels=64), dense=True),
+           lambda i: _head('DAHead', i, pam_channels=64), dense=True),
     Method('RCCA', 'mmcv CrissCrossAttention applied twice; head: CCHead',
-           _rcca, lambda i: _mmseg_head('CCHead', i, recurrence=2)),
+           _rcca, lambda i: _head('CCHead', i, recurrence=2)),
     Method('PPM', 'mmseg PPM (1,2,3,6) + 3x3 bottleneck; head: PSPHead',
            lambda c: PyramidBlock(c, 'ppm'),
-           lambda i: _mmseg_head('PSPHead', i, pool_scales=(1, 2, 3, 6))),
+           lambda i: _head('PSPHead', i, pool_scales=(1, 2, 3, 6))),
     Method('ASPP', 'mmseg ASPP (1,12,24,36) + image pool + 3x3 bottleneck; '
            'head: ASPPHead', lambda c: PyramidBlock(c, 'aspp'),
-           lambda i: _mmseg_head('ASPPHead', i, dilations=(1, 12, 24, 36))),
+           lambda i: _head('ASPPHead', i, dilations=(1, 12, 24, 36))),
     Method('EMA', 'mmseg EMAModule (64 bases, 3 stages) with its 1x1 convs',
            EMAUnit),
     Method('ANN', 'mmseg APNB (key pools 1,3,6,8)', _ann),
     Method('Enc', 'mmseg EncModule (32 codes)', EncodingBlock),
     Method('mmseg.ISAHead', 'mmseg ISAHead (isa_channels 256)',
-           head=lambda i: _mmseg_head('ISAHead', i, isa_channels=256)),
+           head=lambda i: _head('ISAHead', i, isa_channels=256)),
     Method('mmctx.ISAHead', 'mmctx ISAHead (isa_channels 256)',
-           head=lambda i: _mmctx_head('ISAHead', i, isa_channels=256)),
+           head=lambda i: _head('mmctx.ISAHead', i, isa_channels=256)),
     Method('mmctx.SRHead', 'mmctx SRHead (GHP)',
-           head=lambda i: _mmctx_head('SRHead', i)),
+           head=lambda i: _head('mmctx.SRHead', i)),
 ])
 
 
