@@ -4,8 +4,15 @@ Importing the package applies the compatibility patches (:mod:`mmctx.compat`)
 and registers every head, plugin block and dataset.
 """
 from . import compat  # noqa: F401  (first: patches apply before anything loads)
-from . import datasets, models  # noqa: F401
+from .datasets import CamVidDataset
+from .models.decode_heads import ISAHead, SRHead
+from .models.layers import (InterlacedSparseAttention, ISABlock, ISAModule,
+                            SelfAttentionUnit, SRBlock)
 from .registry import DATASETS, MODELS, PLUGIN_MODELS
 from .version import __version__
 
-__all__ = ['__version__', 'MODELS', 'DATASETS', 'PLUGIN_MODELS']
+__all__ = [
+    '__version__', 'MODELS', 'DATASETS', 'PLUGIN_MODELS', 'SRBlock',
+    'SelfAttentionUnit', 'InterlacedSparseAttention', 'ISAModule', 'ISABlock',
+    'SRHead', 'ISAHead', 'CamVidDataset'
+]

@@ -93,3 +93,15 @@ def test_mmseg_isahead_untouched():
             dict(type='ISAHead', in_channels=8, channels=8, isa_channels=4,
                  num_classes=3, norm_cfg=dict(type='BN')))
     assert type(head) is MmsegISAHead
+
+
+@pytest.mark.smoke
+def test_public_api_is_what_configs_build():
+    """``mmctx.X`` in Python is the class ``type='X'`` / ``'mmctx.X'`` builds."""
+    assert PLUGIN_MODELS.get('SRBlock') is mmctx.SRBlock
+    assert PLUGIN_MODELS.get('ISABlock') is mmctx.ISABlock
+    assert MODELS.get('SRHead') is mmctx.SRHead
+    assert MODELS.get('ISAHead') is mmctx.ISAHead
+    assert mmctx.DATASETS.get('CamVidDataset') is mmctx.CamVidDataset
+    for name in mmctx.__all__:
+        assert hasattr(mmctx, name), name
