@@ -1,10 +1,8 @@
 """tools/benchmark.py: one preset end to end on a tiny input, the JSON
 schema, ratios taken from the same run, and the measurements by value."""
 import contextlib
-import importlib.util
 import io
 import json
-import os.path as osp
 
 import pytest
 import torch
@@ -18,12 +16,8 @@ C, H, W = 32, 16, 16
 
 
 @pytest.fixture(scope='module')
-def benchmark(repo_root):
-    path = osp.join(repo_root, 'tools', 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('mmctx_benchmark', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def benchmark(load_tool):
+    return load_tool('benchmark')
 
 
 @pytest.fixture(scope='module')

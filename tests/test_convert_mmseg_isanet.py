@@ -1,6 +1,5 @@
 """tools/convert_mmseg_isanet.py: a stock mmseg ISANet checkpoint, converted,
 gives mmctx.ISAHead (value_bias=True, mask_padding=False) the same logits."""
-import importlib.util
 import os.path as osp
 
 import mmseg
@@ -22,14 +21,6 @@ BN_ON_CPU = {
     'model.decode_head.norm_cfg.type': 'BN',
     'model.auxiliary_head.norm_cfg.type': 'BN',
 }
-
-
-def load_converter(repo_root):
-    path = osp.join(repo_root, 'tools', 'convert_mmseg_isanet.py')
-    spec = importlib.util.spec_from_file_location('convert_isanet', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def build_model(config, overrides):
@@ -55,14 +46,14 @@ def randomize_stats_and_head(model):
 
 
 @pytest.fixture(scope='module')
-def converted(repo_root, tmp_path_factory):
+def converted(repo_root, load_tool, tmp_path_factory):
     init_default_scope('mmseg')
     theirs = randomize_stats_and_head(
         build_model(MMSEG_ISANET_BASE, {}))
     work = tmp_path_factory.mktemp('convert')
     src, dst = str(work / 'mmseg_isanet.pth'), str(work / 'mmctx_isanet.pth')
     torch.save(dict(state_dict=theirs.state_dict(), meta=dict(iter=1)), src)
-    load_converter(repo_root).main([src, dst])
+    load_tool('convert_mmseg_isanet').main([src, dst])
     ours = build_model(
         osp.join(repo_root, 'configs/_base_/models/isanet_r50-d8.py'), {
             'model.decode_head.value_bias': True,
@@ -92,8 +83,8 @@ def test_checkpoint_records_the_head_options(converted):
         value_bias=True, mask_padding=False)
 
 
-def test_rejects_a_checkpoint_of_another_head(repo_root):
-    converter = load_converter(repo_root)
+def test_rejects_a_checkpoint_of_another_head(load_tool):
+    converter = load_tool('convert_mmseg_isanet')
     with pytest.raises(KeyError, match='ISANet'):
         converter.convert_state_dict({'decode_head.conv_seg.weight':
                                       torch.zeros(1)})

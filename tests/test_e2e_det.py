@@ -8,7 +8,6 @@ iteration with mmengine's Runner on the CPU (no pretrained weights, short
 side 160) and evaluates with the config's own metric: CocoMetric for Mask
 R-CNN and Cascade Mask R-CNN, CocoPanopticMetric for Panoptic FPN.
 """
-import importlib.util
 import math
 import os.path as osp
 
@@ -29,14 +28,6 @@ CASES = [
      ('coco_panoptic/PQ', 'coco_panoptic/PQ_th', 'coco_panoptic/PQ_st')),
 ]
 PLUGIN_TYPES = ('SRBlock', 'ISABlock')
-
-
-def load_overfit_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'overfit_det.py')
-    spec = importlib.util.spec_from_file_location('overfit_det', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def plugin_blocks(model):
@@ -75,10 +66,10 @@ class RecordHook(Hook):
 
 
 @pytest.mark.parametrize('config,metric_keys', CASES)
-def test_train_and_evaluate_on_coco_sample(config, metric_keys, tmp_path,
+def test_train_and_evaluate_on_coco_sample(config, metric_keys, load_tool, tmp_path,
                                            shared_data):
     from mmengine.runner import Runner
-    tool = load_overfit_tool()
+    tool = load_tool('overfit_det')
     data_dir = osp.join(shared_data, 'coco_panoptic_sample')
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     ann_file = None

@@ -1,5 +1,4 @@
 """tools/plugin_cost.py and the dataset helpers of tools/overfit_det.py."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -10,15 +9,7 @@ from mmengine.config import Config
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_attention_flops_counted_for_fused_and_explicit_paths():
+def test_attention_flops_counted_for_fused_and_explicit_paths(load_tool):
     from mmctx.models.layers.interlaced_attention import ISABlock
     cost = load_tool('plugin_cost')
     torch.manual_seed(0)
@@ -41,7 +32,7 @@ def test_attention_flops_counted_for_fused_and_explicit_paths():
     assert image_flops['fused'] == image_flops['explicit'] == convs + attention
 
 
-def test_find_configs_lists_detection_configs_only():
+def test_find_configs_lists_detection_configs_only(load_tool):
     cost = load_tool('plugin_cost')
     configs = cost.find_configs([osp.join(REPO_ROOT, 'configs', 'isanet')])
     names = [osp.basename(c) for c in configs]
@@ -51,7 +42,8 @@ def test_find_configs_lists_detection_configs_only():
         cost.find_configs(['configs/does-not-exist'])
 
 
-def test_thing_annotations_keep_80_instance_categories(tmp_path, shared_data):
+def test_thing_annotations_keep_80_instance_categories(
+        tmp_path, shared_data, load_tool):
     tool = load_tool('overfit_det')
     data_dir = osp.join(shared_data, 'coco_panoptic_sample')
     out = tool.write_thing_annotations(data_dir, str(tmp_path / 'inst.json'))
@@ -63,7 +55,8 @@ def test_thing_annotations_keep_80_instance_categories(tmp_path, shared_data):
     assert len(coco['images']) == 2
 
 
-def test_sample_cfg_options_point_every_split_at_the_sample(shared_data):
+def test_sample_cfg_options_point_every_split_at_the_sample(
+        shared_data, load_tool):
     tool = load_tool('overfit_det')
     data_dir = osp.join(shared_data, 'coco_panoptic_sample')
     cfg = Config.fromfile(

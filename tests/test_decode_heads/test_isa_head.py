@@ -1,5 +1,4 @@
 """mmctx.ISAHead: drop-in for mmseg's ISAHead, options, exact reproduction."""
-import importlib.util
 import os.path as osp
 
 import mmseg
@@ -44,14 +43,6 @@ def randomize(module, seed=0):
             elif p.is_floating_point():
                 p.normal_(0, 0.3)
     return module.eval()
-
-
-def load_converter(repo_root):
-    path = osp.join(repo_root, 'tools', 'convert_mmseg_isanet.py')
-    spec = importlib.util.spec_from_file_location('convert_isanet', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_plain_isahead_is_still_mmseg():
@@ -117,8 +108,8 @@ def test_fused_and_explicit_attention_agree(fused_attn):
 
 
 @pytest.mark.parametrize('size', [(16, 24), (13, 17), (5, 3)])
-def test_reproduces_mmseg_head_with_converted_weights(repo_root, size):
-    converter = load_converter(repo_root)
+def test_reproduces_mmseg_head_with_converted_weights(load_tool, size):
+    converter = load_tool('convert_mmseg_isanet')
     theirs = randomize(build_head(type='ISAHead'), seed=3)
     ours = build_head(value_bias=True, mask_padding=False).eval()
     state = {f'decode_head.{k}': v for k, v in theirs.state_dict().items()}
