@@ -45,34 +45,19 @@ from mmengine.model import constant_init
 from torch import Tensor
 
 from mmctx.registry import PLUGIN_MODELS
+from ._checks import check_choice, check_positive_int, is_int
 
 ORDERS = ('long_short', 'short_long')
 FUSIONS = ('concat', 'residual')
 DownFactor = Union[int, Sequence[int]]
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if not _is_int(value) or value <= 0:
-        raise ValueError(f'{name} must be a positive int, got {value!r}')
-    return value
-
-
-def _check_choice(value, name: str, choices: Tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
-    return value
-
-
 def _as_down_factor(value, name: str = 'down_factor') -> Tuple[int, int]:
     """An int ``d`` (meaning ``(d, d)``) or a pair ``(d_h, d_w)``, all > 0."""
-    if _is_int(value):
+    if is_int(value):
         value = (value, value)
     if not (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(_is_int(v) and v > 0 for v in value)):
+            and all(is_int(v) and v > 0 for v in value)):
         raise ValueError(f'{name} must be a positive int or a pair of '
                          f'positive ints (height, width), got {value!r}')
     return tuple(value)
@@ -131,11 +116,11 @@ class SelfAttentionUnit(nn.Module):
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU')):
         super().__init__()
-        self.in_channels = _check_positive_int(in_channels, 'in_channels')
-        self.key_channels = _check_positive_int(key_channels, 'key_channels')
-        self.value_channels = _check_positive_int(value_channels,
+        self.in_channels = check_positive_int(in_channels, 'in_channels')
+        self.key_channels = check_positive_int(key_channels, 'key_channels')
+        self.value_channels = check_positive_int(value_channels,
                                                   'value_channels')
-        self.out_channels = _check_positive_int(out_channels, 'out_channels')
+        self.out_channels = check_positive_int(out_channels, 'out_channels')
         self.fused_attn = fused_attn
         self.scale = key_channels**-0.5
         layer_cfgs = dict(
@@ -321,13 +306,13 @@ class InterlacedSparseAttention(nn.Module):
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU')):
         super().__init__()
-        self.in_channels = _check_positive_int(in_channels, 'in_channels')
+        self.in_channels = check_positive_int(in_channels, 'in_channels')
         value_channels = in_channels if value_channels is None \
             else value_channels
         self.out_channels = in_channels if out_channels is None \
-            else _check_positive_int(out_channels, 'out_channels')
+            else check_positive_int(out_channels, 'out_channels')
         self.down_factor = _as_down_factor(down_factor)
-        self.order = _check_choice(order, 'order', ORDERS)
+        self.order = check_choice(order, 'order', ORDERS)
         self.mask_padding = mask_padding
         unit_cfgs = dict(
             key_channels=key_channels,
@@ -430,9 +415,9 @@ class ISAModule(nn.Module):
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU')):
         super().__init__()
-        self.in_channels = _check_positive_int(in_channels, 'in_channels')
-        self.out_channels = _check_positive_int(out_channels, 'out_channels')
-        self.fusion = _check_choice(fusion, 'fusion', FUSIONS)
+        self.in_channels = check_positive_int(in_channels, 'in_channels')
+        self.out_channels = check_positive_int(out_channels, 'out_channels')
+        self.fusion = check_choice(fusion, 'fusion', FUSIONS)
         if not isinstance(down_factors, (tuple, list)) or not down_factors:
             raise ValueError('down_factors must be a non-empty sequence of '
                              f'down factors, got {down_factors!r}')
@@ -549,8 +534,8 @@ class ISABlock(nn.Module):
                  norm_cfg: Optional[dict] = None,
                  act_cfg: Optional[dict] = dict(type='ReLU')):
         super().__init__()
-        self.in_channels = _check_positive_int(in_channels, 'in_channels')
-        self.reduction = _check_positive_int(reduction, 'reduction')
+        self.in_channels = check_positive_int(in_channels, 'in_channels')
+        self.reduction = check_positive_int(reduction, 'reduction')
         inter_channels = max(in_channels // reduction, 1)
         self.attention = InterlacedSparseAttention(
             in_channels,

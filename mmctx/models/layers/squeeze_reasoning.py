@@ -38,7 +38,7 @@ Where this block departs from the public code, and why:
   ``NonLocal2d`` and ``ContextBlock`` are, so it can be inserted into a
   pretrained backbone.
 """
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -46,6 +46,7 @@ from mmcv.cnn import ConvModule, build_activation_layer
 from mmengine.model import BaseModule, constant_init
 
 from mmctx.registry import PLUGIN_MODELS
+from ._checks import check_choice, check_positive_int
 
 SQUEEZE_MODES = ('gap', 'ghp')
 REASONING_MODES = ('gcn', 'attention', 'fc', 'none')
@@ -277,11 +278,11 @@ class SRBlock(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.channels = _reduced_channels(in_channels, ratio)
         _check_num_nodes(num_nodes, self.channels)
-        _check_choice('squeeze', squeeze, SQUEEZE_MODES)
-        _check_choice('reasoning', reasoning, REASONING_MODES)
-        _check_choice('node_order', node_order, NODE_ORDERS)
-        _check_choice('ghp_scale', ghp_scale, GHP_SCALES)
-        _check_choice('ghp_projections', ghp_projections, GHP_PROJECTIONS)
+        check_choice(squeeze, 'squeeze', SQUEEZE_MODES)
+        check_choice(reasoning, 'reasoning', REASONING_MODES)
+        check_choice(node_order, 'node_order', NODE_ORDERS)
+        check_choice(ghp_scale, 'ghp_scale', GHP_SCALES)
+        check_choice(ghp_projections, 'ghp_projections', GHP_PROJECTIONS)
         if not isinstance(zero_init, bool):
             raise TypeError(f'zero_init must be a bool, but got {zero_init!r}')
         self.in_channels = in_channels
@@ -379,14 +380,8 @@ class SRBlock(BaseModule):
                 f'ghp_scale={self.ghp_scale!r}, zero_init={self.zero_init}')
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _reduced_channels(in_channels: int, ratio: Union[int, float]) -> int:
-    if not _is_int(in_channels) or in_channels <= 0:
-        raise ValueError(
-            f'in_channels must be a positive int, but got {in_channels!r}')
+    check_positive_int(in_channels, 'in_channels')
     if (isinstance(ratio, bool) or not isinstance(ratio, (int, float))
             or not ratio > 0):
         raise ValueError(f'ratio must be a positive number, but got {ratio!r}')
@@ -399,15 +394,8 @@ def _reduced_channels(in_channels: int, ratio: Union[int, float]) -> int:
 
 
 def _check_num_nodes(num_nodes: int, channels: int) -> None:
-    if not _is_int(num_nodes) or num_nodes <= 0:
-        raise ValueError(
-            f'num_nodes must be a positive int, but got {num_nodes!r}')
+    check_positive_int(num_nodes, 'num_nodes')
     if channels % num_nodes:
         raise ValueError(
             f'num_nodes={num_nodes} must divide the reduced channels '
             f'(in_channels / ratio = {channels})')
-
-
-def _check_choice(name: str, value, choices: Tuple) -> None:
-    if value not in choices or isinstance(value, bool):
-        raise ValueError(f'{name} must be one of {choices}, but got {value!r}')
