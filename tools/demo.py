@@ -2,7 +2,7 @@
 
 The demo itself is the subject of a later issue. Until it lands this runs the
 test suite's smoke subset (``pytest -m smoke``: registries, compat patches,
-block construction) and says so, instead of pretending to be the demo.
+the SR and ISA maths checked by value) and says so, instead of pretending to be the demo.
 """
 import os.path as osp
 import subprocess

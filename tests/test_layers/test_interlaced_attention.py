@@ -15,6 +15,8 @@ from mmengine.registry import DefaultScope
 from mmctx.models.layers import (InterlacedSparseAttention, ISABlock,
                                  ISAModule, SelfAttentionUnit)
 
+pytestmark = pytest.mark.smoke  # the block maths: fast, run by `make demo`
+
 BN = dict(type='BN')
 
 
