@@ -74,6 +74,8 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 import torch
 import torch.nn as nn
 
+from mmctx.analysis import count_flops
+
 MB = 2.0**20
 HEAD_CHANNELS = 512  # every head preset reduces to 512 channels (both papers)
 NUM_CLASSES = 19  # irrelevant: the classifier is removed before measuring
@@ -306,7 +308,6 @@ class Stem(nn.Module):
 def _head(type_name: str, in_channels: int, **kwargs) -> nn.Module:
     """A decode head by config type: ``'ISAHead'`` is mmseg's,
     ``'mmctx.ISAHead'`` ours."""
-    import mmctx  # noqa: F401  (registers mmctx's heads)
     import mmseg.models  # noqa: F401  (registers mmseg's heads)
     from mmseg.registry import MODELS
     cfg = dict(
@@ -518,26 +519,6 @@ def build_module(preset: Preset, name: str, in_channels: int) -> nn.Module:
 # --------------------------------------------------------------------------
 # Measurements
 # --------------------------------------------------------------------------
-def _sdpa_flop_jit(inputs, outputs) -> int:
-    """MACs of ``scaled_dot_product_attention``: Q K^T plus A V, the count
-    the jit counter gives the explicit path's two matmuls."""
-    from mmengine.analysis.jit_handles import get_shape
-    q, k, v = (get_shape(t) for t in inputs[:3])
-    batch = math.prod(q[:-2])
-    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
-
-
-def count_flops(module: nn.Module, x: torch.Tensor) -> int:
-    """MACs of one forward, by mmengine's jit counter (one trace)."""
-    from mmengine.analysis import FlopAnalyzer
-    analyzer = FlopAnalyzer(module, (x, ))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention',
-                           _sdpa_flop_jit)
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
-    return int(analyzer.total())
-
-
 @contextlib.contextmanager
 def _quiet_stderr():
     """Silence file descriptor 2: kineto logs each profiler start and stop

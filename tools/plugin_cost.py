@@ -29,24 +29,11 @@ import os.path as osp
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
-from mmengine.analysis import FlopAnalyzer
-from mmengine.analysis.jit_handles import get_shape
 from mmengine.config import Config, DictAction
 
+from mmctx.analysis import count_flops
+
 DETECTION_PREFIXES = ('mask-rcnn', 'cascade-mask-rcnn', 'panoptic-fpn')
-
-
-def sdpa_flop_jit(inputs: List, outputs: List) -> int:
-    """FLOPs of ``scaled_dot_product_attention``: ``Q K^T`` and ``A V``.
-
-    Shapes: query (..., L, E), key (..., S, E), value (..., S, Ev).
-    """
-    query, key, value = (get_shape(v) for v in inputs[:3])
-    batch = 1
-    for size in query[:-2]:
-        batch *= size
-    length, embed = query[-2:]
-    return batch * length * key[-2] * (embed + value[-1])
 
 
 def find_configs(paths: Iterable[str]) -> List[str]:
@@ -81,14 +68,8 @@ def count_params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def count_flops(module: torch.nn.Module, shape: Tuple[int, int]) -> int:
-    image = torch.zeros(1, 3, *shape)
-    analyzer = FlopAnalyzer(module, (image, ))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
-    with torch.no_grad():
-        return analyzer.total()
+def count_image_flops(module: torch.nn.Module, shape: Tuple[int, int]) -> int:
+    return count_flops(module, torch.zeros(1, 3, *shape))
 
 
 def plugin_names(cfg: Config) -> str:
@@ -118,9 +99,9 @@ def measure(config: str,
         without = build_detector(cfg, with_plugins=False).backbone
         cache[backbone_key] = dict(
             params=count_params(with_plugins) - count_params(without),
-            flops=count_flops(with_plugins, shape) -
-            count_flops(without, shape),
-            backbone_flops=count_flops(without, shape))
+            flops=count_image_flops(with_plugins, shape) -
+            count_image_flops(without, shape),
+            backbone_flops=count_image_flops(without, shape))
     base_model = copy.deepcopy(cfg.model)
     base_model.backbone.plugins = None
     detector_key = repr(base_model.to_dict())
