@@ -26,6 +26,9 @@ from collections import OrderedDict
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.runner import CheckpointLoader
+
+import mmctx  # noqa: F401  (compat: mmengine checkpoints load on torch>=2.6)
 
 HEAD = 'decode_head.'
 STAGE = HEAD + 'isa_module.stages.0.'
@@ -80,10 +83,10 @@ def convert_state_dict(
 
 
 def convert_checkpoint(src: str, dst: str) -> None:
-    """Read ``src`` (a full checkpoint or a bare state dict), write ``dst``
+    """Read ``src`` (a path or URL, a full checkpoint or a bare state dict),
+    write ``dst``
     with the converted ``state_dict`` and the original ``meta``."""
-    # mmengine checkpoints hold numpy objects in ``meta``: weights_only=False
-    checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+    checkpoint = CheckpointLoader.load_checkpoint(src, map_location='cpu')
     state_dict = checkpoint.get('state_dict', checkpoint)
     meta = dict(checkpoint.get('meta', {}) or {})
     meta['mmctx_converted_from'] = 'mmseg ISAHead'
