@@ -84,8 +84,8 @@ def convert_state_dict(
 
 def convert_checkpoint(src: str, dst: str) -> None:
     """Read ``src`` (a path or URL, a full checkpoint or a bare state dict),
-    write ``dst``
-    with the converted ``state_dict`` and the original ``meta``."""
+    write ``dst`` with the converted ``state_dict`` and the original
+    ``meta``."""
     checkpoint = CheckpointLoader.load_checkpoint(src, map_location='cpu')
     state_dict = checkpoint.get('state_dict', checkpoint)
     meta = dict(checkpoint.get('meta', {}) or {})
