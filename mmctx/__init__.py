@@ -4,7 +4,7 @@ Importing the package applies the compatibility patches (:mod:`mmctx.compat`)
 and registers every head, plugin block and dataset.
 """
 from . import compat  # noqa: F401  (first: patches apply before anything loads)
-from .datasets import CamVidDataset
+from .datasets import CamVidDataset, ContextCuesDataset
 from .models.decode_heads import ISAHead, SRHead
 from .models.layers import (InterlacedSparseAttention, ISABlock, ISAModule,
                             SelfAttentionUnit, SRBlock)
@@ -14,5 +14,5 @@ from .version import __version__
 __all__ = [
     '__version__', 'MODELS', 'DATASETS', 'PLUGIN_MODELS', 'SRBlock',
     'SelfAttentionUnit', 'InterlacedSparseAttention', 'ISAModule', 'ISABlock',
-    'SRHead', 'ISAHead', 'CamVidDataset'
+    'SRHead', 'ISAHead', 'CamVidDataset', 'ContextCuesDataset'
 ]

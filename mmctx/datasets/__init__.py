@@ -1,4 +1,5 @@
 """Datasets registered in the ``mmctx`` scope."""
 from .camvid import CamVidDataset
+from .context_cues import ContextCuesDataset
 
-__all__ = ['CamVidDataset']
+__all__ = ['CamVidDataset', 'ContextCuesDataset']

@@ -15,7 +15,7 @@ from mmengine.registry import DefaultScope
 from mmctx.models.layers import (InterlacedSparseAttention, ISABlock,
                                  ISAModule, SelfAttentionUnit)
 
-pytestmark = pytest.mark.smoke  # the block maths: fast, run by `make demo`
+pytestmark = pytest.mark.smoke  # the block maths: fast
 
 BN = dict(type='BN')
 

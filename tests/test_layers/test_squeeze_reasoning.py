@@ -12,7 +12,7 @@ from mmctx.models.layers import SRBlock
 from mmctx.models.layers.squeeze_reasoning import (global_hadamard_pooling,
                                                    vector_to_nodes)
 
-pytestmark = pytest.mark.smoke  # the block maths: fast, run by `make demo`
+pytestmark = pytest.mark.smoke  # the block maths: fast
 
 TABLE_III = [(squeeze, reasoning) for squeeze in ('gap', 'ghp')
              for reasoning in ('fc', 'gcn', 'attention', 'none')]

@@ -1,0 +1,138 @@
+"""Context Cues: deterministic, the striped class is a function of the whole
+image and of nothing local, and the dataset caches its split safely."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS as MMSEG_DATASETS
+from PIL import Image
+
+import mmctx  # noqa: F401
+from mmctx.datasets import ContextCuesDataset
+from mmctx.datasets.context_cues import (BACKGROUND, COLD_DOT, RING,
+                                         STRIPES_COLD, STRIPES_WARM,
+                                         WARM_DOT, render_sample, sample_rng)
+
+pytestmark = pytest.mark.smoke
+
+SAMPLES = [render_sample(sample_rng(0, 'train', i)) for i in range(60)]
+
+
+def dot_pixels(image, colour):
+    """Pixels within the noise of a dot colour (noise sigma 12)."""
+    return (np.abs(image.astype(int) - colour).max(-1) < 45)
+
+
+def test_same_seed_split_and_index_give_the_same_image():
+    a = render_sample(sample_rng(3, 'train', 7))
+    b = render_sample(sample_rng(3, 'train', 7))
+    assert all(np.array_equal(x, y) for x, y in zip(a[:2], b[:2]))
+    for other in (sample_rng(4, 'train', 7), sample_rng(3, 'val', 7),
+                  sample_rng(3, 'train', 8)):
+        assert not np.array_equal(a[0], render_sample(other)[0])
+
+
+@pytest.mark.parametrize('index', range(len(SAMPLES)))
+def test_striped_class_is_the_majority_dot_colour(index):
+    image, label, scene = SAMPLES[index]
+    warm = dot_pixels(image, WARM_DOT).sum()
+    cold = dot_pixels(image, COLD_DOT).sum()
+    assert warm + cold >= 13 * 15  # at least 15 dots of 13 pixels
+    assert scene == ('warm' if warm > cold else 'cold')
+    striped = np.isin(label, (STRIPES_WARM, STRIPES_COLD))
+    assert striped.any()
+    assert set(np.unique(label[striped])) == {
+        STRIPES_WARM if scene == 'warm' else STRIPES_COLD}
+
+
+def test_no_dot_near_an_object():
+    """Every object pixel is at least 10 px from every dot pixel: the cue
+    is outside any small neighbourhood of an object."""
+    for image, label, _ in SAMPLES[:20]:
+        dots = np.argwhere(dot_pixels(image, WARM_DOT)
+                           | dot_pixels(image, COLD_DOT))
+        objects = np.argwhere(label != BACKGROUND)
+        distances = np.hypot(*(dots[:, None] - objects[None]).T)
+        assert distances.min() >= 10
+
+
+def test_both_striped_classes_have_the_same_texture():
+    """The grey-level statistics inside the two striped classes agree: the
+    object itself does not tell the class."""
+    stats = {STRIPES_WARM: [], STRIPES_COLD: []}
+    for index in range(400):
+        image, label, _ = render_sample(sample_rng(1, 'stats', index), 64)
+        for cls in stats:
+            stats[cls].extend(image[label == cls].mean(-1))
+    assert min(len(v) for v in stats.values()) > 10000
+    means = {c: np.mean(v) for c, v in stats.items()}
+    stds = {c: np.std(v) for c, v in stats.items()}
+    assert abs(means[STRIPES_WARM] - means[STRIPES_COLD]) < 2.0
+    assert abs(stds[STRIPES_WARM] - stds[STRIPES_COLD]) < 2.0
+
+
+def test_all_classes_occur_and_scenes_are_balanced():
+    labels = np.stack([s[1] for s in SAMPLES])
+    assert set(np.unique(labels)) == {BACKGROUND, RING, STRIPES_WARM,
+                                      STRIPES_COLD}
+    warm = sum(s[2] == 'warm' for s in SAMPLES)
+    assert 0.3 < warm / len(SAMPLES) < 0.7
+
+
+def build(data_root, **kwargs):
+    init_default_scope('mmseg')
+    cfg = dict(type='mmctx.ContextCuesDataset', data_root=str(data_root),
+               num_images=6, pipeline=[])
+    cfg.update(kwargs)
+    return MMSEG_DATASETS.build(cfg)
+
+
+def test_generates_the_split_on_first_use_and_reuses_it(tmp_path):
+    dataset = build(tmp_path)
+    assert isinstance(dataset, ContextCuesDataset)
+    assert len(dataset) == 6
+    assert dataset.metainfo['classes'] == ContextCuesDataset.METAINFO[
+        'classes']
+    first = dataset[0]
+    image = np.asarray(Image.open(first['img_path']))
+    label = np.asarray(Image.open(first['seg_map_path']))
+    expected_image, expected_label, _ = render_sample(
+        sample_rng(0, 'train', 0))
+    assert np.array_equal(image, expected_image)
+    assert np.array_equal(label, expected_label)
+
+    stamp = osp.join(tmp_path, 'img_dir', 'train', '.context_cues.json')
+    written = os.stat(stamp).st_mtime_ns
+    build(tmp_path)
+    assert os.stat(stamp).st_mtime_ns == written  # reused, not rewritten
+    assert len(build(tmp_path, num_images=4)) == 4  # settings changed
+    assert not [f for f in os.listdir(tmp_path) if f.startswith('.tmp')]
+
+
+def test_train_and_val_differ_with_equal_seeds(tmp_path):
+    train = build(tmp_path)
+    val = build(tmp_path, data_prefix=dict(img_path='img_dir/val',
+                                           seg_map_path='ann_dir/val'))
+    a = np.asarray(Image.open(train[0]['img_path']))
+    b = np.asarray(Image.open(val[0]['img_path']))
+    assert not np.array_equal(a, b)
+
+
+def test_never_overwrites_foreign_files(tmp_path):
+    folder = tmp_path / 'img_dir' / 'train'
+    folder.mkdir(parents=True)
+    (folder / 'mine.png').write_bytes(b'not ours')
+    with pytest.raises(FileExistsError, match='did not write'):
+        build(tmp_path)
+    assert (folder / 'mine.png').read_bytes() == b'not ours'
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(num_images=0), 'num_images'),
+    (dict(image_size=32), 'image_size'),
+])
+def test_bad_arguments_name_themselves(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build(tmp_path, **kwargs)
