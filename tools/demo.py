@@ -26,6 +26,7 @@ import logging
 import os
 import os.path as osp
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -290,14 +291,25 @@ def results_table(results, classes):
     return '\n'.join(lines)
 
 
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def settings(results):
     return dict(
-        command='python tools/demo.py ' + ' '.join(sys.argv[1:]),
+        command=shlex.join(['python', 'tools/demo.py', *sys.argv[1:]]),
         iters=results[0]['iters'],
         test_images=results[0]['test_images'],
         torch=torch.__version__,
         threads=torch.get_num_threads(),
-        cpu=platform.processor() or platform.machine(),
+        cpu=cpu_name(),
         python=platform.python_version())
 
 
@@ -307,7 +319,7 @@ def write_report(work_dir, results, classes):
     text = f"""# mmctx demo: FCN, SR and ISA heads on Context Cues
 
 `{info['command']}` ({info['iters']} iterations each, batch 8, seed 0;
-torch {info['torch']} on {info['threads']} CPU threads).
+torch {info['torch']} on {info['threads']} threads of {info['cpu']}).
 
 Same backbone (ResNetV1c-18 at quarter width, output stride 8, random init),
 schedule and seed for all; only the decode head differs (`configs/demo/`).
