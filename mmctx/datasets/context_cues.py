@@ -5,6 +5,7 @@ once to mmseg's ``img_dir/ann_dir`` layout by :func:`generate_split` and
 served by :class:`ContextCuesDataset`, which generates its split on first
 use. See the class docstring for the design.
 """
+import contextlib
 import json
 import os
 import os.path as osp
@@ -12,6 +13,11 @@ import shutil
 import tempfile
 import zlib
 from typing import Dict, Tuple
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 import numpy as np
 from mmseg.datasets import BaseSegDataset
@@ -147,43 +153,56 @@ def generate_split(img_dir: str, ann_dir: str, split: str, num_images: int,
 
     Images are rendered into temporary folders beside the targets and moved
     into place at the end, so an interrupted run leaves no half-written
-    split and concurrent processes (distributed training) agree on the
-    result.
+    split; processes that need the same split (distributed training) wait
+    for the first one under a file lock.
     """
     settings = dict(version=GENERATOR_VERSION, split=split,
                     num_images=num_images, image_size=image_size, seed=seed)
     if _read_stamp(img_dir) == settings:
         return
-    for folder in (img_dir, ann_dir):
-        if osp.isdir(folder) and os.listdir(folder) and \
-                _read_stamp(img_dir) is None:
-            raise FileExistsError(
-                f'{folder} holds files that ContextCuesDataset did not '
-                'write; point data_root at an empty or missing folder')
-
-    tmp_dirs = []
-    for folder in (img_dir, ann_dir):
-        os.makedirs(osp.dirname(osp.abspath(folder)), exist_ok=True)
-        tmp_dirs.append(tempfile.mkdtemp(
-            prefix='.tmp-', dir=osp.dirname(osp.abspath(folder))))
-    for index in range(num_images):
-        image, label, _ = render_sample(
-            sample_rng(seed, split, index), image_size)
-        name = f'{index:05d}.png'
-        Image.fromarray(image).save(osp.join(tmp_dirs[0], name))
-        Image.fromarray(label).save(osp.join(tmp_dirs[1], name))
-    with open(osp.join(tmp_dirs[0], STAMP_NAME), 'w') as f:
-        json.dump(settings, f)
-
-    if _read_stamp(img_dir) == settings:  # another process was faster
-        for tmp in tmp_dirs:
-            shutil.rmtree(tmp)
-        return
-    for tmp, folder in zip(tmp_dirs[::-1], (ann_dir, img_dir)):
+    parents = [osp.dirname(osp.abspath(d)) for d in (img_dir, ann_dir)]
+    for parent in parents:
+        os.makedirs(parent, exist_ok=True)
+    with _exclusive(osp.join(parents[0], f'.context_cues-{split}.lock')):
+        stamp = _read_stamp(img_dir)
+        if stamp == settings:
+            return
+        if stamp is None:
+            for folder in (img_dir, ann_dir):
+                if osp.isdir(folder) and os.listdir(folder):
+                    raise FileExistsError(
+                        f'{folder} holds files that ContextCuesDataset did '
+                        'not write; point data_root at an empty or missing '
+                        'folder')
+        tmp_dirs = [tempfile.mkdtemp(prefix='.tmp-', dir=p) for p in parents]
+        for index in range(num_images):
+            image, label, _ = render_sample(
+                sample_rng(seed, split, index), image_size)
+            name = f'{index:05d}.png'
+            Image.fromarray(image).save(osp.join(tmp_dirs[0], name))
+            Image.fromarray(label).save(osp.join(tmp_dirs[1], name))
+        with open(osp.join(tmp_dirs[0], STAMP_NAME), 'w') as f:
+            json.dump(settings, f)
         # annotations first: the stamp in img_dir is what marks completion
-        if osp.isdir(folder):
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        for tmp, folder in zip(tmp_dirs[::-1], (ann_dir, img_dir)):
+            if osp.isdir(folder):
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path):
+    """An exclusive lock on ``lock_path`` where the OS offers ``flock``
+    (Linux, macOS); elsewhere no lock."""
+    if fcntl is None:
+        yield
+        return
+    with open(lock_path, 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _read_stamp(img_dir: str):
@@ -263,7 +282,6 @@ class ContextCuesDataset(BaseSegDataset):
             data_prefix=data_prefix,
             img_suffix='.png',
             seg_map_suffix='.png',
-            reduce_zero_label=False,
             **kwargs)
 
     def load_data_list(self):

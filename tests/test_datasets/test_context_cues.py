@@ -1,5 +1,6 @@
 """Context Cues: deterministic, the striped class is a function of the whole
 image and of nothing local, and the dataset caches its split safely."""
+import multiprocessing
 import os
 import os.path as osp
 
@@ -13,7 +14,8 @@ import mmctx  # noqa: F401
 from mmctx.datasets import ContextCuesDataset
 from mmctx.datasets.context_cues import (BACKGROUND, COLD_DOT, RING,
                                          STRIPES_COLD, STRIPES_WARM,
-                                         WARM_DOT, render_sample, sample_rng)
+                                         WARM_DOT, generate_split,
+                                         render_sample, sample_rng)
 
 pytestmark = pytest.mark.smoke
 
@@ -108,7 +110,33 @@ def test_generates_the_split_on_first_use_and_reuses_it(tmp_path):
     build(tmp_path)
     assert os.stat(stamp).st_mtime_ns == written  # reused, not rewritten
     assert len(build(tmp_path, num_images=4)) == 4  # settings changed
-    assert not [f for f in os.listdir(tmp_path) if f.startswith('.tmp')]
+    assert not leftovers(tmp_path)
+
+
+def leftovers(root):
+    return [name for _, dirs, _ in os.walk(root) for name in dirs
+            if name.startswith('.tmp-')]
+
+
+def test_concurrent_generation_of_one_split(tmp_path):
+    """Ranks of a distributed run generate the same split at once: all
+    succeed and the split is whole."""
+    img_dir, ann_dir = tmp_path / 'img_dir' / 'train', tmp_path / 'ann_dir' / 'train'
+    context = multiprocessing.get_context('fork')
+    workers = [context.Process(target=generate_split,
+                               args=(str(img_dir), str(ann_dir), 'train', 40,
+                                     64, 0)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0] * 4
+    names = [f'{i:05d}.png' for i in range(40)]
+    assert sorted(os.listdir(ann_dir)) == names
+    assert sorted(f for f in os.listdir(img_dir) if f.endswith('.png')) == names
+    expected = render_sample(sample_rng(0, 'train', 39), 64)[0]
+    assert np.array_equal(np.asarray(Image.open(img_dir / names[-1])), expected)
+    assert not leftovers(tmp_path)
 
 
 def test_train_and_val_differ_with_equal_seeds(tmp_path):
