@@ -220,10 +220,7 @@ def run_method(method, args):
 
 
 def colourise(label, palette):
-    colours = np.zeros((*label.shape, 3), np.uint8)
-    for index, colour in enumerate(palette):
-        colours[label == index] = colour
-    return colours
+    return np.asarray(palette, np.uint8)[label]
 
 
 def plot_predictions(path, samples, results, palette, num_show):
