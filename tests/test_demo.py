@@ -89,3 +89,15 @@ def test_quick_demo_writes_the_report(repo_root, tmp_path):
         assert f']({picture})' in report
     assert (work_dir / 'fcn' / 'iter_40.pth').is_file()
     assert 'report.md' in result.stdout
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--iters', '0'], '--iters must be positive'),
+    (['--threads', '-1'], '--threads must be positive'),
+    (['--num-show', '0'], '--num-show must be positive'),
+    (['--methods', 'pspnet'], "invalid choice: 'pspnet'"),
+])
+def test_bad_arguments_are_named(load_tool, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        load_tool('demo').parse_args(argv)
+    assert message in capsys.readouterr().err

@@ -45,8 +45,10 @@ from mmctx.datasets import ContextCuesDataset
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 METHODS = {
-    'fcn': ('FCN', 'configs/demo/fcn_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
-    'sr': ('SR', 'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
+    'fcn': ('FCN',
+            'configs/demo/fcn_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
+    'sr': ('SR',
+           'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
     'isa': ('ISA',
             'configs/demo/isanet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
 }
@@ -62,8 +64,8 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', default='data/context_cues',
                         help='cache folder of the generated dataset')
     parser.add_argument('--quick', action='store_true',
-                        help=f'{QUICK["iters"]} iterations (unless --iters) and '
-                        f'{QUICK["test_images"]} test images: a smoke run')
+                        help=f'{QUICK["iters"]} iterations (unless --iters) '
+                        f'and {QUICK["test_images"]} test images: a smoke run')
     parser.add_argument('--iters', type=int,
                         help='training iterations (default: the configs\')')
     parser.add_argument('--methods', nargs='+', choices=list(METHODS),
@@ -73,8 +75,10 @@ def parse_args(argv=None):
     parser.add_argument('--num-show', type=int, default=4,
                         help='validation images in predictions.png')
     args = parser.parse_args(argv)
-    if args.iters is not None and args.iters < 1:
-        parser.error(f'--iters must be positive, got {args.iters}')
+    for name in ('iters', 'threads'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name} must be positive, got {value}')
     if args.num_show < 1:
         parser.error(f'--num-show must be positive, got {args.num_show}')
     return args

@@ -121,7 +121,8 @@ def leftovers(root):
 def test_concurrent_generation_of_one_split(tmp_path):
     """Ranks of a distributed run generate the same split at once: all
     succeed and the split is whole."""
-    img_dir, ann_dir = tmp_path / 'img_dir' / 'train', tmp_path / 'ann_dir' / 'train'
+    img_dir = tmp_path / 'img_dir' / 'train'
+    ann_dir = tmp_path / 'ann_dir' / 'train'
     context = multiprocessing.get_context('fork')
     workers = [context.Process(target=generate_split,
                                args=(str(img_dir), str(ann_dir), 'train', 40,
@@ -133,9 +134,11 @@ def test_concurrent_generation_of_one_split(tmp_path):
     assert [w.exitcode for w in workers] == [0] * 4
     names = [f'{i:05d}.png' for i in range(40)]
     assert sorted(os.listdir(ann_dir)) == names
-    assert sorted(f for f in os.listdir(img_dir) if f.endswith('.png')) == names
+    images = sorted(f for f in os.listdir(img_dir) if f.endswith('.png'))
+    assert images == names
     expected = render_sample(sample_rng(0, 'train', 39), 64)[0]
-    assert np.array_equal(np.asarray(Image.open(img_dir / names[-1])), expected)
+    written = np.asarray(Image.open(img_dir / names[-1]))
+    assert np.array_equal(written, expected)
     assert not leftovers(tmp_path)
 
 
