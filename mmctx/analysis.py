@@ -1,5 +1,8 @@
-"""FLOP counting that also sees the fused attention path."""
+"""What the cost tools share: FLOP counting that also sees the fused
+attention path, and the name of the CPU they ran on."""
 import math
+import platform
+import subprocess
 
 import torch
 from mmengine.analysis import FlopAnalyzer
@@ -28,3 +31,17 @@ def count_flops(module: torch.nn.Module, *inputs: torch.Tensor) -> int:
     analyzer.uncalled_modules_warnings(False)
     with torch.no_grad():
         return int(analyzer.total())
+
+
+def cpu_model() -> str:
+    """The CPU's model name as ``lscpu`` reports it, else what
+    :mod:`platform` knows."""
+    try:
+        out = subprocess.run(['lscpu'], capture_output=True, text=True,
+                             check=False).stdout
+    except OSError:
+        out = ''
+    for line in out.splitlines():
+        if line.startswith('Model name:'):
+            return line.split(':', 1)[1].strip()
+    return platform.processor() or platform.machine() or 'unknown CPU'

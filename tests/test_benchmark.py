@@ -149,3 +149,24 @@ def test_bad_arguments_are_named(benchmark, capsys):
     with pytest.raises(SystemExit):
         benchmark.main(['isa-fig1', '--plot', 'x.png'])
     assert '--plot' in capsys.readouterr().err
+
+
+def test_cpu_model_reads_lscpu_and_falls_back(monkeypatch):
+    import subprocess
+
+    from mmctx import analysis
+
+    def lscpu(*args, **kwargs):
+        return subprocess.CompletedProcess(
+            args, 0, stdout='Architecture: x86_64\nModel name:  Test CPU 9\n')
+
+    monkeypatch.setattr(analysis.subprocess, 'run', lscpu)
+    assert analysis.cpu_model() == 'Test CPU 9'
+
+    def missing(*args, **kwargs):
+        raise FileNotFoundError('lscpu')
+
+    monkeypatch.setattr(analysis.subprocess, 'run', missing)
+    monkeypatch.setattr(analysis.platform, 'processor', lambda: '')
+    monkeypatch.setattr(analysis.platform, 'machine', lambda: 'riscv64')
+    assert analysis.cpu_model() == 'riscv64'

@@ -80,6 +80,8 @@ def test_quick_demo_writes_the_report(repo_root, tmp_path):
     assert classes == ['background', 'ring', 'striped_warm', 'striped_cold']
     for entry in data['results']:
         assert entry['iters'] == 40
+        assert (entry['batch_size'], entry['seed'], entry['image_size'],
+                entry['head_input']) == (8, 0, 128, '16x16')
         assert 0 <= entry['mIoU'] <= 100
         assert set(entry['iou']) == set(classes)
         assert entry['head_params'] > 0 and entry['head_macs'] > 0

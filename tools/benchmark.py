@@ -63,9 +63,7 @@ import gc
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections import OrderedDict
@@ -74,7 +72,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from mmctx.analysis import count_flops
+from mmctx.analysis import count_flops, cpu_model
 
 MB = 2.0**20
 HEAD_CHANNELS = 512  # every head preset reduces to 512 channels (both papers)
@@ -711,15 +709,7 @@ def machine_description(device: torch.device, threads: int) -> str:
     if device.type == 'cuda':
         name = torch.cuda.get_device_name(device)
         return f'{name}, torch {torch.__version__}'
-    model = platform.processor() or 'unknown CPU'
-    try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True,
-                             check=False).stdout
-        for line in out.splitlines():
-            if line.startswith('Model name:'):
-                model = line.split(':', 1)[1].strip()
-    except OSError:
-        pass
+    model = cpu_model()
     return (f'{model}, {os.cpu_count()} logical CPUs, {threads} torch '
             f'threads, torch {torch.__version__}')
 

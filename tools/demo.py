@@ -39,7 +39,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmseg.evaluation import IoUMetric
 
-from mmctx.analysis import count_flops
+from mmctx.analysis import count_flops, cpu_model
 from mmctx.datasets import ContextCuesDataset
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -53,6 +53,7 @@ METHODS = {
             'configs/demo/isanet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
 }
 QUICK = dict(iters=40, test_images=16)
+HEAD_COST_REPEATS = 50
 
 
 def parse_args(argv=None):
@@ -177,7 +178,7 @@ def per_class_iou(samples, num_classes):
     return (metrics['IoU'] * 100).tolist()
 
 
-def head_cost(model, image_size, repeats=50):
+def head_cost(model, image_size, repeats):
     """Parameters, MACs and median CPU latency (batch 1) of the decode head
     on the backbone's features of one ``image_size`` image."""
     model = model.cpu().eval()
@@ -192,7 +193,9 @@ def head_cost(model, image_size, repeats=50):
             start = time.perf_counter()
             head(feats)
             times.append(time.perf_counter() - start)
+    height, width = feats[head.in_index].shape[-2:]
     return dict(
+        head_input=f'{height}x{width}',
         head_params=sum(p.numel() for p in head.parameters()),
         model_params=sum(p.numel() for p in model.parameters()),
         head_macs=macs,
@@ -210,16 +213,18 @@ def run_method(method, args):
     train_s = time.perf_counter() - start
     metrics = runner.test()
     classes = runner.test_dataloader.dataset.metainfo['classes']
+    image_size = cfg.test_dataloader.dataset.image_size
     iou = per_class_iou(recorder.samples, len(classes))
     # Same predictions, same mmseg functions: the two means must agree.
     assert abs(np.nanmean(iou) - metrics['mIoU']) < 0.01, (iou, metrics)
     result = dict(
         method=method, name=METHODS[method][0], config=METHODS[method][1],
-        iters=runner.max_iters, test_images=len(recorder.samples),
-        train_seconds=train_s,
+        iters=runner.max_iters, batch_size=cfg.train_dataloader.batch_size,
+        seed=cfg.randomness.seed, image_size=image_size,
+        test_images=len(recorder.samples), train_seconds=train_s,
         mIoU=metrics['mIoU'], aAcc=metrics['aAcc'], mAcc=metrics['mAcc'],
         iou=dict(zip(classes, iou)),
-        **head_cost(runner.model, cfg.test_dataloader.dataset.image_size))
+        **head_cost(runner.model, image_size, HEAD_COST_REPEATS))
     return result, recorder.samples, classes
 
 
@@ -292,34 +297,25 @@ def results_table(results, classes):
     return '\n'.join(lines)
 
 
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def settings(results):
     return dict(
         command=shlex.join(['python', 'tools/demo.py', *sys.argv[1:]]),
-        iters=results[0]['iters'],
-        test_images=results[0]['test_images'],
+        **{key: results[0][key] for key in ('iters', 'batch_size', 'seed',
+                                            'image_size', 'test_images')},
         torch=torch.__version__,
         threads=torch.get_num_threads(),
-        cpu=cpu_name(),
+        cpu=cpu_model(),
         python=platform.python_version())
 
 
 def write_report(work_dir, results, classes):
     info = settings(results)
+    size = info['image_size']
     table = results_table(results, classes)
     text = f"""# mmctx demo: FCN, SR and ISA heads on Context Cues
 
-`{info['command']}` ({info['iters']} iterations each, batch 8, seed 0;
+`{info['command']}` ({info['iters']} iterations each, batch \
+{info['batch_size']}, seed {info['seed']};
 torch {info['torch']} on {info['threads']} threads of {info['cpu']}).
 
 Same backbone (ResNetV1c-18 at quarter width, output stride 8, random init),
@@ -329,8 +325,9 @@ IoU in % on {info['test_images']} validation images by mmseg's `IoUMetric`.
 colour of the dots, which lie away from the objects
 (`mmctx.ContextCuesDataset`), so a head has to look across the image to tell
 them apart. `ring` is recognisable locally. Head
-costs: batch 1 on a 128x128 image (16x16 features), MACs by mmengine's
-counter, latency the median of 50 forwards.
+costs: batch 1 on a {size}x{size} image ({results[0]['head_input']} \
+features), MACs by mmengine's counter, latency the median of \
+{HEAD_COST_REPEATS} forwards.
 
 {table}
 
