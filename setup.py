@@ -29,6 +29,14 @@ setup(
         'pycocotools>=2.0.9',
         'panopticapi-lite',
     ],
+    extras_require={
+        # mmdeploy pins protobuf<=3.20.2, which onnx no longer installs
+        # with: `pip install mmdeploy==1.3.1 --no-deps` after this extra.
+        'deploy': [
+            'onnx>=1.16', 'onnxruntime>=1.18', 'onnxscript', 'aenum',
+            'multiprocess', 'dill', 'prettytable', 'terminaltables'
+        ],
+    },
     license='Apache License 2.0',
     zip_safe=False,
 )

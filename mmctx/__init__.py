@@ -1,11 +1,13 @@
 """mmctx: Squeeze Reasoning and Interlaced Sparse Self-Attention for OpenMMLab.
 
 Importing the package applies the compatibility patches (:mod:`mmctx.compat`)
-and registers every head, plugin block and dataset.
+and registers every head, plugin block, dataset and hook.
 """
 from . import compat  # noqa: F401  (first: patches apply before anything loads)
 from .datasets import CamVidDataset, ContextCuesDataset
-from .models.decode_heads import ISAHead, SRHead
+from .engine import RandomStateHook
+from .models.backbones import DFNet
+from .models.decode_heads import DFSegHead, ISAHead, SRHead
 from .models.layers import (InterlacedSparseAttention, ISABlock, ISAModule,
                             SelfAttentionUnit, SRBlock)
 from .registry import DATASETS, MODELS, PLUGIN_MODELS
@@ -14,5 +16,6 @@ from .version import __version__
 __all__ = [
     '__version__', 'MODELS', 'DATASETS', 'PLUGIN_MODELS', 'SRBlock',
     'SelfAttentionUnit', 'InterlacedSparseAttention', 'ISAModule', 'ISABlock',
-    'SRHead', 'ISAHead', 'CamVidDataset', 'ContextCuesDataset'
+    'SRHead', 'ISAHead', 'CamVidDataset', 'ContextCuesDataset',
+    'RandomStateHook', 'DFNet', 'DFSegHead'
 ]

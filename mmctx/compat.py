@@ -13,11 +13,13 @@ Patches:
     torch >= 2.6 loads with ``weights_only=True`` by default, which rejects the
     numpy scalars and ``HistoryBuffer`` objects that mmengine itself writes into
     ``meta`` and ``message_hub``: ``load_checkpoint`` and ``resume`` fail with
-    ``Unsupported global``. mmengine's checkpoint loaders get back the
-    pre-2.6 default (``weights_only=False``), which is what mmengine's
-    unreleased main does. Only mmengine's loaders change; a plain
-    ``torch.load`` elsewhere keeps torch's safe default. Load checkpoints you
-    trust, as with any pickle.
+    ``Unsupported global``. mmengine's checkpoint loaders (local files, URLs,
+    every other backend) go through :func:`mmctx.checkpoint.load`:
+    ``weights_only=True`` stays on, the globals real OpenMMLab checkpoints
+    need are allowed, and anything else is refused with
+    :class:`mmctx.checkpoint.UnsafeCheckpointError` (opt in for trusted files
+    with ``MMCTX_TRUST_CHECKPOINTS=1``). A plain ``torch.load`` elsewhere
+    keeps torch's own default.
 ``cpu_dist``
     ``mmengine.dist.init_dist(launcher='pytorch')`` calls
     ``torch.cuda.set_device`` unconditionally, which raises ``AttributeError``
@@ -30,9 +32,33 @@ Patches:
     CPU kernel. For a model on the CPU, ``MMDistributedDataParallel`` gets
     ``device_ids=None`` and SyncBN layers become BatchNorm (each process
     normalises its own batch, as a non-distributed run does).
+``gloo_exit``
+    A process of a gloo group can abort at exit (``terminate called without
+    an active exception``, exit code -6) after its run finished: a gloo
+    worker thread releases the tensors of a finished collective after the
+    caller's ``wait()`` returned, which needs the GIL; once the interpreter
+    is finalising, taking the GIL ends the thread inside a ``noexcept``
+    destructor. An ``atexit`` handler gives the GIL to other threads for 50 ms
+    in any process with a gloo group, before finalisation starts.
+``mmdeploy``
+    mmdeploy 1.3.1 on torch >= 2.9, applied when mmdeploy is imported (if it
+    is installed): (1) ``torch.onnx.export`` defaults to the dynamo exporter,
+    which mmdeploy's rewriters do not support; its ``export`` gets
+    ``dynamo=False``. (2) Its ``FunctionRewriter`` restores torch.fx's
+    wrapped-function registry as a list, which torch now keeps as a dict
+    (``KeyError: -1`` after every export); new entries are removed by key.
+    (3) Its default rewrite of ``F.scaled_dot_product_attention`` divides by
+    ``scale`` where torch multiplies and negates a bool mask with ``not``:
+    replaced by a correct one (mmctx's own layers never call SDPA while
+    exporting).
 """
+import atexit
 import functools
+import importlib.abc
+import importlib.util
 import os
+import sys
+import time
 import types
 from typing import Callable, Dict, List
 
@@ -68,32 +94,29 @@ def disabled_patches() -> set:
     return set(_PATCHES) if 'all' in names else names
 
 
-class _TorchTrustingLoad(types.ModuleType):
-    """``torch`` as seen by ``mmengine.runner.checkpoint``: ``torch.load``
-    defaults to ``weights_only=False``; every other attribute is torch's."""
+class _ModuleProxy(types.ModuleType):
+    """A module as seen by one patched module: the given attributes are
+    replaced, every other one is the real module's."""
 
-    def __init__(self):
-        super().__init__('torch')
+    def __init__(self, module: types.ModuleType, **overrides):
+        super().__init__(module.__name__)
+        self._module = module
+        self.__dict__.update(overrides)
 
     def __getattr__(self, name):
-        return getattr(torch, name)
-
-    @staticmethod
-    def load(*args, **kwargs):
-        kwargs.setdefault('weights_only', False)
-        return torch.load(*args, **kwargs)
+        return getattr(self._module, name)
 
 
 @_patch('checkpoint')
 def _patch_checkpoint_loading() -> bool:
     if digit_version(torch.__version__) < digit_version('2.6.0'):
         return False
-    # URLs go through torch.hub.load_state_dict_from_url, whose default is
-    # already weights_only=False; the local, pavi and ceph loaders call
-    # torch.load from this module.
     import mmengine.runner.checkpoint as checkpoint
-    if not isinstance(checkpoint.torch, _TorchTrustingLoad):
-        checkpoint.torch = _TorchTrustingLoad()
+
+    from .checkpoint import load_url
+    from .checkpoint import load
+    checkpoint.torch = _ModuleProxy(torch, load=load)
+    checkpoint.load_url = load_url
     return True
 
 
@@ -135,6 +158,118 @@ def _patch_cpu_ddp() -> bool:
 
     __init__._mmctx_patched = True
     MMDistributedDataParallel.__init__ = __init__
+    return True
+
+
+def _let_gloo_threads_finish():
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized() and \
+            dist.get_backend() == 'gloo':
+        time.sleep(0.05)
+
+
+@_patch('gloo_exit')
+def _patch_gloo_exit() -> bool:
+    atexit.register(_let_gloo_threads_finish)
+    return True
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs ``callback`` once, right after module ``name`` is executed (a
+    mere ``find_spec`` probe of the name does not count)."""
+
+    def __init__(self, name: str, callback: Callable[[], None]):
+        self.name, self.callback = name, callback
+        self._finding = False
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name or self._finding:
+            return None
+        self._finding = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._finding = False
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_patch(module):
+            exec_module(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+                self.callback()
+
+        spec.loader.exec_module = exec_then_patch
+        return spec
+
+
+def _sdpa_for_export(query, key, value, attn_mask=None, dropout_p=0.,
+                     scale=None, is_causal=False):
+    """``F.scaled_dot_product_attention`` in exportable ops, as torch
+    defines it."""
+    scale = query.size(-1)**-0.5 if scale is None else scale
+    logits = torch.matmul(query, key.transpose(-2, -1)) * scale
+    if is_causal:
+        causal = torch.ones(query.size(-2), key.size(-2),
+                            dtype=torch.bool, device=query.device).tril()
+        logits = logits.masked_fill(~causal, float('-inf'))
+    if attn_mask is not None:
+        logits = logits.masked_fill(~attn_mask, float('-inf')) \
+            if attn_mask.dtype == torch.bool else logits + attn_mask
+    weights = torch.dropout(logits.softmax(dim=-1), dropout_p, False)
+    return torch.matmul(weights, value)
+
+
+def _fix_mmdeploy() -> None:
+    import mmdeploy.apis.onnx.export  # noqa: F401
+    from mmdeploy.core.rewriters import FUNCTION_REWRITER, function_rewriter
+    from mmdeploy.core.rewriters.function_rewriter import FunctionRewriter
+
+    # the package's `export` attribute is the function; the module is here
+    onnx_export = sys.modules['mmdeploy.apis.onnx.export']
+    export = torch.onnx.export
+    onnx_export.torch = _ModuleProxy(
+        torch, onnx=_ModuleProxy(
+            torch.onnx, export=functools.partial(export, dynamo=False)))
+
+    wrapped = function_rewriter._wrapped_fns_to_patch
+    enter, exit_ = FunctionRewriter.enter, FunctionRewriter.exit
+
+    @functools.wraps(enter)
+    def enter_recording_keys(self, *args, **kwargs):
+        self._mmctx_fx_keys = set(wrapped)
+        return enter(self, *args, **kwargs)
+
+    @functools.wraps(exit_)
+    def exit_by_key(self):
+        for key in set(wrapped) - self._mmctx_fx_keys:
+            del wrapped[key]
+        self._ori_fx_wrap_num = len(wrapped)
+        return exit_(self)
+
+    if isinstance(wrapped, dict):
+        FunctionRewriter.enter = enter_recording_keys
+        FunctionRewriter.exit = exit_by_key
+
+    records = FUNCTION_REWRITER._registry._rewrite_records
+    for record in records.get(
+            'torch.nn.functional.scaled_dot_product_attention', []):
+        if record['_object'].__name__ == \
+                'scaled_dot_product_attention__default':
+            record['_object'] = _sdpa_for_export
+
+
+@_patch('mmdeploy')
+def _patch_mmdeploy() -> bool:
+    if digit_version(torch.__version__) < digit_version('2.9.0'):
+        return False
+    if 'mmdeploy' in sys.modules:
+        _fix_mmdeploy()
+    elif importlib.util.find_spec('mmdeploy') is not None:
+        sys.meta_path.insert(0, _AfterImport('mmdeploy', _fix_mmdeploy))
+    else:
+        return False
     return True
 
 

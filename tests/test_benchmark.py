@@ -170,3 +170,32 @@ def test_cpu_model_reads_lscpu_and_falls_back(monkeypatch):
     monkeypatch.setattr(analysis.platform, 'processor', lambda: '')
     monkeypatch.setattr(analysis.platform, 'machine', lambda: 'riscv64')
     assert analysis.cpu_model() == 'riscv64'
+
+
+def test_sr_table5_whole_models(benchmark, tmp_path):
+    """The Table V preset builds the three models from their configs and
+    takes the FPS ratios against DF-Seg-v2 from the same run."""
+    path = tmp_path / 'table5.json'
+    threads = torch.get_num_threads()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            benchmark.main(['sr-table5', '--quick', '--input', '3', '64',
+                            '128', '--threads', '1', '--json', str(path),
+                            '--no-progress'])
+    finally:
+        torch.set_num_threads(threads)
+    with open(path) as f:
+        doc = json.load(f)
+    rows = {r['method']: r for r in doc['rows']}
+    assert list(rows) == ['DF-Seg-v1', 'DF-Seg-v2', 'SRNet-DFv2']
+    assert [round(rows[n]['params'] / 1e6, 2) for n in rows] == \
+        [9.37, 18.83, 18.87]
+    table = _table_rows(out.getvalue())
+    ref = rows['DF-Seg-v2']['latency_ms']
+    for name, row in rows.items():
+        assert float(table[name]['FPS / DF-Seg-v2']) == pytest.approx(
+            ref / row['latency_ms'], abs=0.006)
+        assert float(table[name]['FPS']) == pytest.approx(
+            1e3 / row['latency_ms'], abs=0.006)
+    assert table['SRNet-DFv2']['paper FPS / DF-Seg-v2'] == '1.18'
+    assert table['DF-Seg-v1']['paper FPS'] == '80'

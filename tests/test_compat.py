@@ -1,4 +1,5 @@
 """The compatibility layer applied by ``import mmctx`` (see mmctx/compat.py)."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -32,7 +33,10 @@ def save_numpy_meta_checkpoint(path):
 
 @pytest.mark.smoke
 def test_all_patches_applied_by_default():
-    assert set(compat.applied) == {'checkpoint', 'cpu_dist', 'cpu_ddp'}
+    expected = {'checkpoint', 'cpu_dist', 'cpu_ddp', 'gloo_exit'}
+    if importlib.util.find_spec('mmdeploy') is not None:
+        expected.add('mmdeploy')  # applied once mmdeploy is imported
+    assert set(compat.applied) == expected
 
 
 @pytest.mark.smoke
@@ -47,7 +51,7 @@ def test_checkpoint_with_numpy_meta_round_trips(tmp_path):
 
 
 def test_plain_torch_load_keeps_torch_default(tmp_path):
-    """Only mmengine's loaders trust pickles; torch.load stays weights_only."""
+    """Only mmengine's loaders get the allowlist; torch.load stays as is."""
     path = str(tmp_path / 'ckpt.pth')
     save_numpy_meta_checkpoint(path)
     with pytest.raises(Exception, match='weights_only|Unsupported global'):
@@ -73,7 +77,7 @@ def test_disable_list_parsing(monkeypatch):
     monkeypatch.setenv('MMCTX_COMPAT_DISABLE', ' cpu_dist, cpu_ddp ')
     assert compat.disabled_patches() == {'cpu_dist', 'cpu_ddp'}
     monkeypatch.setenv('MMCTX_COMPAT_DISABLE', 'all')
-    assert compat.disabled_patches() == {'checkpoint', 'cpu_dist', 'cpu_ddp'}
+    assert compat.disabled_patches() == set(compat._PATCHES)
     monkeypatch.setenv('MMCTX_COMPAT_DISABLE', 'chekpoint')
     with pytest.raises(ValueError, match='MMCTX_COMPAT_DISABLE.*chekpoint'):
         compat.disabled_patches()
@@ -176,3 +180,48 @@ def test_cpu_distributed_with_stock_settings():
     disabled = run_python(DIST_CODE.format(port=port),
                           MMCTX_COMPAT_DISABLE='cpu_dist')
     assert disabled.returncode != 0
+
+
+EXIT_SCRIPT = r"""
+import os, sys, threading, time
+import torch.distributed as dist
+import mmctx
+if sys.argv[1] == 'gloo':
+    store = dist.HashStore()
+    dist.init_process_group('gloo', store=store, rank=0, world_size=1)
+start = time.monotonic()
+
+def tick():
+    # runs only while the main thread does not hold the GIL
+    with open(sys.argv[2], 'a') as f:
+        while True:
+            f.write(f'{time.monotonic() - start}\n')
+            f.flush()
+            time.sleep(0.005)
+
+threading.Thread(target=tick, daemon=True).start()
+time.sleep(0.01)
+start = time.monotonic()
+"""
+
+
+@pytest.mark.parametrize('group, disable, runs_on', [
+    ('gloo', '', True),
+    ('gloo', 'gloo_exit', False),
+    ('none', '', False),
+])
+def test_exit_gives_the_gil_to_gloo_threads(tmp_path, group, disable,
+                                            runs_on):
+    """With a gloo group, other threads run for 50 ms after the script ends
+    (the time gloo's threads need to release a finished collective's work
+    before the interpreter finalises); without one, exit is not delayed."""
+    script, ticks = tmp_path / 'exit.py', tmp_path / 'ticks'
+    script.write_text(EXIT_SCRIPT)
+    result = subprocess.run(
+        [sys.executable, str(script), group, str(ticks)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, 'MMCTX_COMPAT_DISABLE': disable})
+    assert result.returncode == 0, result.stderr
+    # the last line may be cut off by the exit
+    ran_after_end = max(float(line) for line in ticks.read_text().split()[:-1])
+    assert (ran_after_end >= 0.04) == runs_on, ran_after_end

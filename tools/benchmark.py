@@ -10,6 +10,7 @@ tables and print the published figures beside ours::
     python tools/benchmark.py isa-fig1                  # ISA paper Fig. 1
     python tools/benchmark.py isa-table13               # ISA paper Table 13
     python tools/benchmark.py sr-table4                 # SR paper Table IV
+    python tools/benchmark.py sr-table5                 # SR paper Table V
     python tools/benchmark.py scaling --plot docs/scaling.png
     python tools/benchmark.py isa-fig1 --quick --input 64 32 32 --json r.json
 
@@ -27,6 +28,11 @@ What is measured in each preset (``METHODS`` and ``PRESETS`` below):
   ``2x3x3``: the convs alone; the ``+`` columns are the overheads the paper
   reports), or the whole head for ASPP and PSP, as in the paper.
 * Heads are measured up to their classifier (``conv_seg`` removed).
+* ``sr-table5``: whole real-time models from their configs (DF-Seg-v1,
+  DF-Seg-v2, SRNet-DFv2: ``configs/dfseg``, ``configs/srnet``), random
+  weights, whole-image inference from the preprocessed batch to logits at
+  the input size (``mmctx.deployment.SegmentorLogits``), 1x3x1024x2048;
+  ratios against DF-Seg-v2, FPS = 1000 / latency.
 
 How each figure is measured:
 
@@ -110,6 +116,19 @@ SR_TABLE4 = {
     'SR-GHP': (3.64, 0.40, 110.75),
 }
 SR_TABLE4_WHOLE_HEADS = ('ASPP', 'PPM')
+# SR paper Table V, Cityscapes test, 1024x2048 on a GTX 1080 Ti:
+# (params M, mIoU, FPS); the configs of each row.
+SR_TABLE5 = {
+    'DF-Seg-v1': (9.37, 73.0, 80),
+    'DF-Seg-v2': (18.83, 74.8, 55),
+    'SRNet-DFv2': (18.87, 77.5, 65),
+}
+TABLE5_CONFIGS = {
+    'DF-Seg-v1': 'dfseg/dfseg_dfnetv1_4xb4-50k_cityscapes-1024x1024.py',
+    'DF-Seg-v2': 'dfseg/dfseg_dfnetv2_4xb4-50k_cityscapes-1024x1024.py',
+    'SRNet-DFv2': 'srnet/srnet_dfnetv2_4xb4-50k_cityscapes-1024x1024.py',
+}
+TABLE5_REFERENCE = 'DF-Seg-v2'
 
 
 # --------------------------------------------------------------------------
@@ -444,8 +463,9 @@ METHODS = OrderedDict((m.name, m) for m in [
 
 class Preset(NamedTuple):
     """``form``: 'block' (each method's block at C x H x W), 'head-isa'
-    (a 3x3 conv to 512 then the block, or a whole head) or 'head-sr'
-    (two 3x3 convs with the block between, or a whole head).
+    (a 3x3 conv to 512 then the block, or a whole head), 'head-sr'
+    (two 3x3 convs with the block between, or a whole head) or 'model'
+    (a whole segmentor from its config, input 3 x H x W).
     ``whole_heads``: methods measured as their mmseg head in head forms.
     ``quick_methods``: the rows ``--quick`` runs (those the targets are
     about), unless ``--methods`` is given."""
@@ -490,6 +510,13 @@ PRESETS = {
            whole_heads=SR_TABLE4_WHOLE_HEADS,
            paper='sr-table4',
            source='SR paper Table IV (MACs): overheads over "+2 * 3x3"'),
+    'sr-table5':
+    Preset((3, 1024, 2048),
+           'model',
+           tuple(SR_TABLE5),
+           quick_methods=tuple(SR_TABLE5),
+           paper='sr-table5',
+           source='SR paper Table V (GTX 1080 Ti, whole 1024x2048 input)'),
     'scaling':
     Preset((512, 0, 0),
            'block',
@@ -503,6 +530,8 @@ PRESETS = {
 
 def build_module(preset: Preset, name: str, in_channels: int) -> nn.Module:
     """The module measured for row ``name`` of ``preset``."""
+    if preset.form == 'model':
+        return whole_model(name)
     if preset.form == 'block':
         return METHODS[name].block(in_channels)
     after = preset.form == 'head-sr'
@@ -512,6 +541,20 @@ def build_module(preset: Preset, name: str, in_channels: int) -> nn.Module:
     if method.block is None or name in preset.whole_heads:
         return method.head(in_channels)
     return Stem(in_channels, method.block(HEAD_CHANNELS), after)
+
+
+def whole_model(name: str) -> nn.Module:
+    """A Table V model from its config, random weights, preprocessed batch
+    to logits at the input size."""
+    import warnings
+
+    from mmctx.deployment import SegmentorLogits, build_segmentor
+    configs = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           os.pardir, 'configs')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # random weights: timing only
+        return SegmentorLogits(
+            build_segmentor(os.path.join(configs, TABLE5_CONFIGS[name])))
 
 
 # --------------------------------------------------------------------------
@@ -725,14 +768,16 @@ def _fmt(value, spec: str, none: str = '-') -> str:
 
 
 def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
-    """Our rows with ratios to the NL row of the same run, and the paper's
-    figures beside them."""
+    """Our rows with ratios to the reference row of the same run (NL, or
+    DF-Seg-v2 for ``sr-table5``), and the paper's figures beside them."""
     rows = result['rows']
-    ref = next((r for r in rows if r['method'] == 'NL'), None)
+    ref_name = reference_row(preset)
+    ref = next((r for r in rows if r['method'] == ref_name), None)
     base = next((r for r in rows if r['method'] in ('2x3x3', '3x3')), None)
     head = ['method', 'params (M)', 'GMAC', 'peak mem (MB)', 'latency (ms)',
-            '% of matmul', 'MAC / NL', 'mem / NL', 'latency / NL']
-    paper_head, paper_cells = _paper_columns(preset)
+            '% of matmul', f'MAC / {ref_name}', f'mem / {ref_name}',
+            f'latency / {ref_name}']
+    paper_head, paper_cells = _paper_columns(preset, ref)
     if preset.form == 'head-sr':
         head[6:6] = ['+GMAC', '+params (M)', '+mem (MB)']
     lines = ['| ' + ' | '.join(head + paper_head) + ' |',
@@ -762,6 +807,10 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
     return '\n'.join(lines)
 
 
+def reference_row(preset: Preset) -> str:
+    return TABLE5_REFERENCE if preset.form == 'model' else 'NL'
+
+
 def _overhead_cells(row: Dict, base: Optional[Dict],
                     preset: Preset) -> List[str]:
     if base is None or row is base or row['method'] in preset.whole_heads \
@@ -774,8 +823,21 @@ def _overhead_cells(row: Dict, base: Optional[Dict],
     ]
 
 
-def _paper_columns(preset: Preset):
-    """Header cells and a row -> cells function for the paper's figures."""
+def _paper_columns(preset: Preset, ref: Optional[Dict] = None):
+    """Header cells and a row -> cells function for the paper's figures
+    (``sr-table5``: also our FPS and FPS ratio, beside the paper's)."""
+    if preset.paper == 'sr-table5':
+        paper_ref = SR_TABLE5[TABLE5_REFERENCE][2]
+
+        def cells(row):
+            params, miou, fps = SR_TABLE5[row['method']]
+            ours = _fmt(ratio(ref, row, 'latency_ms') if ref else None,
+                        '.2f')
+            return [f"{1e3 / row['latency_ms']:.2f}", ours, f'{params:g}',
+                    f'{fps}', f'{fps / paper_ref:.2f}', f'{miou:g}']
+        return ['FPS', f'FPS / {TABLE5_REFERENCE}', 'paper params (M)',
+                'paper FPS', f'paper FPS / {TABLE5_REFERENCE}',
+                'paper mIoU (test)'], cells
     if preset.paper == 'isa-table13':
         def cells(row):
             fig = ISA_TABLE13.get(row['method'])
@@ -861,7 +923,8 @@ def parse_args(argv=None):
         'largest size)')
     parser.add_argument(
         '--methods', nargs='+', metavar='NAME',
-        help=f'subset of rows (NL always kept); known: {", ".join(METHODS)}')
+        help='subset of rows (the reference row, NL or DF-Seg-v2, always '
+        f'kept); known: {", ".join(list(METHODS) + list(SR_TABLE5))}')
     parser.add_argument(
         '--quick', action='store_true',
         help='only the rows the targets are about (NL and ours; isa-fig1: '
@@ -882,7 +945,8 @@ def parse_args(argv=None):
     if args.plot and args.preset != 'scaling':
         parser.error('--plot is for the scaling preset')
     if args.methods:
-        unknown = [m for m in args.methods if m not in METHODS]
+        unknown = [m for m in args.methods
+                   if m not in METHODS and m not in SR_TABLE5]
         if unknown:
             parser.error(f'--methods: unknown {unknown}; known: '
                          f'{", ".join(METHODS)}')
@@ -904,8 +968,8 @@ def main(argv=None) -> Dict:
     names = list(preset.quick_methods if args.quick else preset.methods)
     if args.methods:
         names = list(preset.methods)
-        names = [n for n in names if n in args.methods or n == 'NL' or
-                 n in ('2x3x3', '3x3')]
+        names = [n for n in names if n in args.methods or
+                 n == reference_row(preset) or n in ('2x3x3', '3x3')]
     if preset.sizes:
         channels = args.input[0] if args.input else preset.input[0]
         sizes = preset.quick_sizes if args.quick else preset.sizes

@@ -83,6 +83,11 @@ pipi "mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "numpy<2" ftfy re
 pipi --no-deps "openmim==0.3.9"
 pipi click colorama model-index pandas rich tabulate requests
 
+step "deployment: onnx, onnxruntime, onnxscript (dynamo exporter); mmdeploy 1.3.1 without its" \
+     "pins (protobuf<=3.20.2 would break onnx), with the modules it imports"
+pipi "onnx>=1.16" "onnxruntime>=1.18" onnxscript aenum multiprocess dill prettytable terminaltables
+pipi --no-deps "mmdeploy==1.3.1"
+
 step "mmctx (editable)"
 pipi --no-build-isolation --no-deps -e "$ROOT"
 

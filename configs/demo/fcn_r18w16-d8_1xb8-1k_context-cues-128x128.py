@@ -2,7 +2,7 @@
 _base_ = [
     '../_base_/models/fcn_r18w16-d8.py',
     '../_base_/datasets/context_cues.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_1k_cpu.py'
 ]
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)

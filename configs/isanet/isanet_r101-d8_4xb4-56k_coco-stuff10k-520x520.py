@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/isanet_r50-d8.py',
     'mmseg::_base_/datasets/coco-stuff10k.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
 crop_size = (520, 520)

@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/models/isanet_r50-d8.py',
     'mmseg::_base_/datasets/cityscapes_769x769.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py'
 ]
 crop_size = (769, 769)

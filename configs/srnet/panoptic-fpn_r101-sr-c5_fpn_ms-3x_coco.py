@@ -1,5 +1,9 @@
-_base_ = 'mmdet::panoptic_fpn/panoptic-fpn_r101_fpn_ms-3x_coco.py'
+_base_ = [
+    'mmdet::panoptic_fpn/panoptic-fpn_r101_fpn_ms-3x_coco.py',
+    '../_base_/exact_resume.py'
+]
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
+env_cfg = dict(dist_cfg=dict(timeout=600))
 model = dict(
     backbone=dict(plugins=[
         dict(

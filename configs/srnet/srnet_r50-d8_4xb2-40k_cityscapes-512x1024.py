@@ -1,7 +1,7 @@
 _base_ = [
     '../_base_/models/srnet_r50-d8.py',
     'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py'
 ]
 crop_size = (512, 1024)

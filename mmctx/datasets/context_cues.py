@@ -149,45 +149,68 @@ def render_sample(rng: np.random.Generator,
 def generate_split(img_dir: str, ann_dir: str, split: str, num_images: int,
                    image_size: int, seed: int) -> None:
     """Write ``num_images`` rendered samples as ``{index:05d}.png`` into
-    ``img_dir`` / ``ann_dir`` unless a stamp says they are already there.
+    ``img_dir`` / ``ann_dir`` unless their stamps say they are already there.
 
-    Images are rendered into temporary folders beside the targets and moved
-    into place at the end, so an interrupted run leaves no half-written
-    split; processes that need the same split (distributed training) wait
-    for the first one under a file lock.
+    Crash-safe: images are rendered into temporary folders beside the
+    targets, each gets a stamp of the settings, and both are moved into
+    place at the end. A split is complete only when both folders hold the
+    stamp of the current settings, so a run killed at any point (leaving
+    temporary folders, or one folder moved and not the other) is regenerated
+    by the next, which first removes the split's stale temporary folders. A
+    folder pair neither of which holds a stamp but which has files was not
+    written here and is never touched. Processes that need the same split
+    (distributed training) wait for the first one under a file lock.
     """
     settings = dict(version=GENERATOR_VERSION, split=split,
                     num_images=num_images, image_size=image_size, seed=seed)
-    if _read_stamp(img_dir) == settings:
+    folders = (img_dir, ann_dir)
+    if all(_read_stamp(d) == settings for d in folders):
         return
-    parents = [osp.dirname(osp.abspath(d)) for d in (img_dir, ann_dir)]
+    parents = [osp.dirname(osp.abspath(d)) for d in folders]
     for parent in parents:
         os.makedirs(parent, exist_ok=True)
     with _exclusive(osp.join(parents[0], f'.context_cues-{split}.lock')):
-        stamp = _read_stamp(img_dir)
-        if stamp == settings:
+        if all(_read_stamp(d) == settings for d in folders):
             return
-        if stamp is None:
-            for folder in (img_dir, ann_dir):
-                if osp.isdir(folder) and os.listdir(folder):
-                    raise FileExistsError(
-                        f'{folder} holds files that ContextCuesDataset did '
-                        'not write; point data_root at an empty or missing '
-                        'folder')
-        tmp_dirs = [tempfile.mkdtemp(prefix='.tmp-', dir=p) for p in parents]
+        _refuse_foreign_files(folders)
+        tmp_prefix = f'.tmp-{split}-'
+        _remove_stale_temporaries(parents, tmp_prefix)
+        tmp_dirs = [tempfile.mkdtemp(prefix=tmp_prefix, dir=p)
+                    for p in parents]
         for index in range(num_images):
             image, label, _ = render_sample(
                 sample_rng(seed, split, index), image_size)
             name = f'{index:05d}.png'
             Image.fromarray(image).save(osp.join(tmp_dirs[0], name))
             Image.fromarray(label).save(osp.join(tmp_dirs[1], name))
-        with open(osp.join(tmp_dirs[0], STAMP_NAME), 'w') as f:
-            json.dump(settings, f)
-        # annotations first: the stamp in img_dir is what marks completion
-        for tmp, folder in zip(tmp_dirs[::-1], (ann_dir, img_dir)):
+        for tmp, folder in zip(tmp_dirs, folders):
+            with open(osp.join(tmp, STAMP_NAME), 'w') as f:
+                json.dump(settings, f)
             if osp.isdir(folder):
                 shutil.rmtree(folder)
             os.replace(tmp, folder)
+
+
+def _refuse_foreign_files(folders) -> None:
+    """A stamp in either folder (one may be missing after a crash between
+    the moves; earlier releases stamped only ``img_dir``) marks the pair
+    as written here."""
+    if any(_read_stamp(folder) is not None for folder in folders):
+        return
+    for folder in folders:
+        if osp.isdir(folder) and os.listdir(folder):
+            raise FileExistsError(
+                f'{folder} holds files that ContextCuesDataset did not '
+                'write; point data_root at an empty or missing folder')
+
+
+def _remove_stale_temporaries(parents, prefix: str) -> None:
+    """Temporary folders of this split left by a killed run (safe: the
+    caller holds the split's lock, so no live run is writing them)."""
+    for parent in parents:
+        for name in os.listdir(parent):
+            if name.startswith(prefix):
+                shutil.rmtree(osp.join(parent, name), ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@ image and of nothing local, and the dataset caches its split safely."""
 import multiprocessing
 import os
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -11,11 +12,12 @@ from mmseg.registry import DATASETS as MMSEG_DATASETS
 from PIL import Image
 
 import mmctx  # noqa: F401
-from mmctx.datasets import ContextCuesDataset
+from mmctx.datasets import ContextCuesDataset, context_cues
 from mmctx.datasets.context_cues import (BACKGROUND, COLD_DOT, RING,
-                                         STRIPES_COLD, STRIPES_WARM,
-                                         WARM_DOT, generate_split,
-                                         render_sample, sample_rng)
+                                         STAMP_NAME, STRIPES_COLD,
+                                         STRIPES_WARM, WARM_DOT,
+                                         generate_split, render_sample,
+                                         sample_rng)
 
 pytestmark = pytest.mark.smoke
 
@@ -133,13 +135,70 @@ def test_concurrent_generation_of_one_split(tmp_path):
         worker.join(60)
     assert [w.exitcode for w in workers] == [0] * 4
     names = [f'{i:05d}.png' for i in range(40)]
-    assert sorted(os.listdir(ann_dir)) == names
-    images = sorted(f for f in os.listdir(img_dir) if f.endswith('.png'))
-    assert images == names
+    for folder in (img_dir, ann_dir):
+        assert sorted(os.listdir(folder)) == [STAMP_NAME] + names
     expected = render_sample(sample_rng(0, 'train', 39), 64)[0]
     written = np.asarray(Image.open(img_dir / names[-1]))
     assert np.array_equal(written, expected)
     assert not leftovers(tmp_path)
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no cleanup either."""
+
+
+def killed_on_call(number, function):
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == number:
+            raise Killed
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.parametrize('step, call', [
+    ('render_sample', 3),  # mid-way through the images
+    ('rmtree', 1),  # before the old img_dir is removed
+    ('replace', 1),  # img_dir removed, the new one not moved in yet
+    ('rmtree', 2),  # img_dir moved in, ann_dir still the old one
+    ('replace', 2),  # img_dir moved in, old ann_dir removed
+])
+def test_generation_killed_at_any_step_recovers(tmp_path, monkeypatch, step,
+                                                 call):
+    img_dir, ann_dir = tmp_path / 'img_dir' / 'train', tmp_path / 'ann_dir' / 'train'
+    args = (str(img_dir), str(ann_dir), 'train')
+    generate_split(*args, num_images=3, image_size=64, seed=1)
+    owner = {'render_sample': context_cues, 'rmtree': context_cues.shutil,
+             'replace': context_cues.os}[step]
+    with monkeypatch.context() as patch:
+        patch.setattr(owner, step, killed_on_call(call, getattr(owner, step)))
+        with pytest.raises(Killed):
+            generate_split(*args, num_images=4, image_size=64, seed=0)
+    assert step != 'render_sample' or leftovers(tmp_path)
+
+    generate_split(*args, num_images=4, image_size=64, seed=0)
+    assert not leftovers(tmp_path)
+    names = [f'{i:05d}.png' for i in range(4)]
+    for folder, item in ((img_dir, 0), (ann_dir, 1)):
+        assert sorted(os.listdir(folder)) == sorted(names + [STAMP_NAME])
+        for i, name in enumerate(names):
+            expected = render_sample(sample_rng(0, 'train', i), 64)[item]
+            assert np.array_equal(np.asarray(Image.open(folder / name)),
+                                  expected)
+
+
+def test_a_stamp_in_either_folder_marks_the_pair_as_ours(tmp_path):
+    """Killed between the two moves, or written by a release that stamped
+    img_dir only: regenerated, not refused."""
+    img_dir, ann_dir = tmp_path / 'img_dir' / 'train', tmp_path / 'ann_dir' / 'train'
+    generate_split(str(img_dir), str(ann_dir), 'train', 2, 64, 0)
+    shutil.rmtree(img_dir)
+    (ann_dir / '00099.png').write_bytes(b'stale')
+    assert len(build(tmp_path, num_images=2, image_size=64)) == 2
+    assert not (ann_dir / '00099.png').exists()
 
 
 def test_train_and_val_differ_with_equal_seeds(tmp_path):

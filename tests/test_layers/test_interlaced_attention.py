@@ -450,6 +450,13 @@ def test_isa_module_bad_arguments(kwargs, argument):
         ISAModule(**cfg)
 
 
+@pytest.mark.parametrize('down_factor', [0, -3, (8, 0)])
+def test_bad_down_factor_error_names_the_value_written(down_factor):
+    with pytest.raises(ValueError) as error:
+        ISABlock(8, down_factor=down_factor)
+    assert str(error.value).endswith(f'got {down_factor!r}')
+
+
 def test_wrong_input_channels_raise_value_error():
     with pytest.raises(ValueError, match='in_channels=8'):
         ISABlock(8)(torch.randn(1, 6, 4, 4))

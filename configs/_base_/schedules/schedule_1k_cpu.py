@@ -20,4 +20,3 @@ default_hooks = dict(
                     interval=max_iters),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-randomness = dict(seed=0)

@@ -1,5 +1,6 @@
 """Decode heads for MMSegmentation (registered in the ``mmctx`` scope)."""
+from .dfseg_head import DFSegHead
 from .isa_head import ISAHead
 from .sr_head import SRHead
 
-__all__ = ['ISAHead', 'SRHead']
+__all__ = ['DFSegHead', 'ISAHead', 'SRHead']

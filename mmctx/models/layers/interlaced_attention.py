@@ -33,7 +33,6 @@ from real positions only and relay it to their window (or group), which keeps
 the paper's full connectivity (every output depends on every input) at every
 size. The output does not depend on the padding.
 """
-import math
 from functools import partial
 from typing import Optional, Sequence, Tuple, Union
 
@@ -46,6 +45,7 @@ from torch import Tensor
 
 from mmctx.registry import PLUGIN_MODELS
 from ._checks import check_choice, check_positive_int, is_int
+from ._tracing import exporting
 
 ORDERS = ('long_short', 'short_long')
 FUSIONS = ('concat', 'residual')
@@ -54,13 +54,12 @@ DownFactor = Union[int, Sequence[int]]
 
 def _as_down_factor(value, name: str = 'down_factor') -> Tuple[int, int]:
     """An int ``d`` (meaning ``(d, d)``) or a pair ``(d_h, d_w)``, all > 0."""
-    if is_int(value):
-        value = (value, value)
-    if not (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(is_int(v) and v > 0 for v in value)):
+    pair = (value, value) if is_int(value) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+            and all(is_int(v) and v > 0 for v in pair)):
         raise ValueError(f'{name} must be a positive int or a pair of '
                          f'positive ints (height, width), got {value!r}')
-    return tuple(value)
+    return tuple(pair)
 
 
 def _check_input(x: Tensor, in_channels: int, owner: str) -> None:
@@ -159,9 +158,12 @@ class SelfAttentionUnit(nn.Module):
         Returns:
             Tensor: (..., L, value_channels).
         """
-        if self.fused_attn:
+        if self.fused_attn and not exporting():
+            # SDPA's default scale, 1 / sqrt(query.size(-1)), is ours;
+            # passing it explicitly lets mmdeploy's SDPA rewrite (which
+            # divides by ``scale``) inflate the logits 256-fold.
             return F.scaled_dot_product_attention(
-                query, key, value, attn_mask=key_mask, scale=self.scale)
+                query, key, value, attn_mask=key_mask)
         attn = torch.matmul(query * self.scale, key.transpose(-2, -1))
         if key_mask is not None:
             # in place: matmul's backward needs its inputs, not its output
@@ -188,18 +190,24 @@ class _GroupLayout:
     groups of positions at the same offset in every window (interval
     ``down_factor``); the short-range step attends within each window (paper
     Fig. 5: ``P = down_factor``, ``Q = (gh, gw)``).
+
+    The arithmetic is integer-only, so while a graph is traced or exported
+    ``height`` and ``width`` stay graph values: one exported model computes
+    the padding, crop and mask of every input size. When :func:`exporting`,
+    the padding and masking are applied unconditionally (zero padding is
+    a no-op), since a Python branch on the size would freeze it.
     """
 
-    def __init__(self, height: int, width: int, down_factor: Tuple[int, int]):
+    def __init__(self, height, width, down_factor: Tuple[int, int]):
         self.height, self.width = height, width
         self.dh, self.dw = down_factor
-        self.gh, self.gw = math.ceil(height / self.dh), math.ceil(width /
-                                                                  self.dw)
+        self.gh = (height + self.dh - 1) // self.dh
+        self.gw = (width + self.dw - 1) // self.dw
         pad_h, pad_w = self.gh * self.dh - height, self.gw * self.dw - width
         self.top, self.left = pad_h // 2, pad_w // 2
         self.padding = (self.left, pad_w - self.left, self.top,
                         pad_h - self.top)  # F.pad order: W then H
-        self.is_padded = pad_h > 0 or pad_w > 0
+        self.is_padded = exporting() or bool(pad_h > 0 or pad_w > 0)
 
     def pad(self, x: Tensor) -> Tensor:
         return F.pad(x, self.padding) if self.is_padded else x
@@ -210,9 +218,10 @@ class _GroupLayout:
         return x[..., self.top:self.top + self.height,
                  self.left:self.left + self.width]
 
-    def to_groups(self, x: Tensor, step: str) -> Tensor:
-        """(N, C, H, W) or padded (N, C, H', W') -> (N, groups, size, C)."""
-        if x.shape[-2:] == (self.height, self.width):
+    def to_groups(self, x: Tensor, step: str, pad: bool = False) -> Tensor:
+        """(N, C, H', W') -> (N, groups, size, C); ``pad`` first for a map
+        of the real size H x W."""
+        if pad:
             x = self.pad(x)
         n, c = x.shape[:2]
         x = x.reshape(n, c, self.gh, self.dh, self.gw, self.dw)
@@ -237,16 +246,16 @@ class _GroupLayout:
         """Bool (1, G, 1, L): True at real positions; broadcasts over batch
         and queries (never materialised at (N, G, L, L)). 4-D, as the fused
         CPU kernel of SDPA takes no 3-D mask."""
-        real = torch.zeros(
-            1, 1, self.gh * self.dh, self.gw * self.dw, dtype=torch.bool,
-            device=device)
-        real[..., self.top:self.top + self.height,
-             self.left:self.left + self.width] = True
-        mask = self.to_groups(real, step)[0, :, :, 0]
+        rows = torch.arange(self.gh * self.dh, device=device)
+        cols = torch.arange(self.gw * self.dw, device=device)
+        real_rows = (rows >= self.top) & (rows < self.top + self.height)
+        real_cols = (cols >= self.left) & (cols < self.left + self.width)
+        real = real_rows[:, None] & real_cols[None, :]
+        mask = self.to_groups(real[None, None], step)[0, :, :, 0]
         # A long-range group is all padding when H < dh or W < dw. Unmasked,
         # it averages its zero values instead of producing NaN (which would
         # leak into the next step through 0 * NaN).
-        mask |= ~mask.any(dim=-1, keepdim=True)
+        mask = mask | ~mask.any(dim=-1, keepdim=True)
         return mask[None, :, None, :]
 
 
@@ -340,13 +349,13 @@ class InterlacedSparseAttention(nn.Module):
             x = layout.pad(x)
         elif layout.is_padded:
             key_mask = layout.key_mask(self.steps[0], x.device)
+        pad_maps = self.mask_padding  # the first step projects real positions
         for step in self.steps:
             unit = self.long_range if step == 'long' else self.short_range
             # Each map is permuted into groups as soon as it is computed, and
             # the step input is freed before the widest copy (value): at most
-            # one map exists in both layouts. to_groups zero-pads maps of the
-            # real size (first step with mask_padding).
-            to_groups = partial(layout.to_groups, step=step)
+            # one map exists in both layouts.
+            to_groups = partial(layout.to_groups, step=step, pad=pad_maps)
             query = to_groups(unit.query_project(x))
             key = to_groups(unit.key_project(x))
             value = unit.value_project(x)
@@ -357,6 +366,7 @@ class InterlacedSparseAttention(nn.Module):
             x = layout.from_groups(x, step)  # rebound: frees the groups
             x = unit.out_project(x)
             key_mask = None  # padded positions now hold real information
+            pad_maps = False
         return layout.crop(x)
 
 

@@ -73,9 +73,11 @@ def global_hadamard_pooling(b: torch.Tensor,
     # Accumulate in fp32 with autocast off: a sum of H*W fp16 products
     # overflows long before the (normalised) result does.
     with torch.autocast(device_type=b.device.type, enabled=False):
-        pooled = torch.einsum('ncp,ncp->nc',
-                              b.reshape(n, channels, -1).float(),
-                              c.reshape(n, channels, -1).float())
+        # sum_p b * c as a batched (1 x P) @ (P x 1) product: no N x C x P
+        # temporary, and MatMul exports at any opset (einsum needs 12)
+        pooled = torch.matmul(
+            b.reshape(n, channels, 1, -1).float(),
+            c.reshape(n, channels, -1, 1).float()).reshape(n, channels)
         if scale == 'mean':
             pooled = pooled / (height * width)
     return pooled.to(b.dtype)

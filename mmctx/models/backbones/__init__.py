@@ -1,0 +1,4 @@
+"""Backbones registered in the ``mmctx`` scope."""
+from .dfnet import DFNet
+
+__all__ = ['DFNet']

@@ -1,0 +1,120 @@
+"""Safe checkpoint loading (mmctx.checkpoint through the ``checkpoint``
+compat patch): weights_only=True with the allowlist that OpenMMLab
+checkpoints need; anything else refused before it runs."""
+import os
+import subprocess
+import sys
+import textwrap
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner import CheckpointLoader, load_checkpoint
+
+import mmctx  # noqa: F401
+from mmctx.checkpoint import (TRUST_ENV, UnsafeCheckpointError,
+                              trusted_checkpoints)
+
+pytestmark = pytest.mark.smoke
+
+
+class Payload:
+    """Unpickling this runs a shell command: what a malicious checkpoint
+    does."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def save_malicious(tmp_path):
+    marker = tmp_path / 'payload-ran'
+    path = str(tmp_path / 'evil.pth')
+    torch.save(dict(state_dict=torch.nn.Linear(2, 3).state_dict(),
+                    meta=dict(note=Payload(marker))), path)
+    return path, marker
+
+
+def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
+    path, marker = save_malicious(tmp_path)
+    with pytest.raises(UnsafeCheckpointError) as error:
+        load_checkpoint(torch.nn.Linear(2, 3), path, map_location='cpu')
+    message = str(error.value)
+    assert 'posix.system' in message or 'os.system' in message
+    assert TRUST_ENV in message and 'trusted_checkpoints' in message
+    assert not marker.exists()
+
+
+def test_trusted_opt_in_loads_it(tmp_path):
+    path, marker = save_malicious(tmp_path)
+    with trusted_checkpoints():
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert marker.exists()  # trusted: the file's code did run
+    marker.unlink()
+    with pytest.raises(UnsafeCheckpointError):  # only inside the block
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+def test_trust_environment_variable(tmp_path):
+    path, marker = save_malicious(tmp_path)
+    code = textwrap.dedent(f"""
+        import mmctx
+        from mmengine.runner import CheckpointLoader
+        CheckpointLoader.load_checkpoint({path!r}, map_location='cpu')
+    """)
+    for trust, loads in (('1', True), ('0', False)):
+        result = subprocess.run([sys.executable, '-c', code],
+                                capture_output=True, text=True, timeout=120,
+                                env={**os.environ, TRUST_ENV: trust})
+        assert (result.returncode == 0) == loads, result.stderr
+        assert marker.exists() == loads
+        assert loads or 'UnsafeCheckpointError' in result.stderr
+        marker.unlink(missing_ok=True)
+
+
+def test_checkpoint_shaped_like_the_model_zoos_loads(tmp_path):
+    """mmseg 0.x / mmdet 2.x zoo meta (CLASSES, PALETTE, env_info, config
+    text) and an mmengine 0.x one (dataset_meta, numpy seed, message hub
+    with HistoryBuffers, ConfigDict) load with weights_only in force."""
+    model = torch.nn.Conv2d(3, 4, 1)
+    hub = MessageHub('zoo-like')
+    hub.update_scalar('train/loss', np.float64(0.5))
+    hub.update_info('iter', np.int64(8))
+    zoo = dict(
+        meta=dict(CLASSES=('road', 'sidewalk'), PALETTE=[[128, 64, 128],
+                                                         [244, 35, 232]],
+                  env_info='sys.platform: linux', config='model = dict()',
+                  mmcv_version='1.3.0', seed=np.int64(7),
+                  hook_msgs=dict(last_ckpt='iter_8.pth'),
+                  dataset_meta=dict(classes=('a', 'b'),
+                                    palette=np.array([[1, 2, 3], [4, 5, 6]],
+                                                     dtype=np.uint8)),
+                  cfg=ConfigDict(a=1)),
+        state_dict=OrderedDict(model.state_dict()),
+        message_hub=hub.state_dict(),
+        optimizer=torch.optim.SGD(model.parameters(), 0.1).state_dict())
+    path = str(tmp_path / 'zoo.pth')
+    torch.save(zoo, path)
+    loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert loaded['meta']['CLASSES'] == ('road', 'sidewalk')
+    assert loaded['meta']['seed'] == 7
+    assert isinstance(loaded['meta']['cfg'], ConfigDict)
+    buffer = loaded['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buffer, HistoryBuffer) and buffer.current() == 0.5
+    np.testing.assert_array_equal(loaded['meta']['dataset_meta']['palette'],
+                                  [[1, 2, 3], [4, 5, 6]])
+    torch.testing.assert_close(loaded['state_dict']['weight'], model.weight,
+                               rtol=0, atol=0)
+
+
+def test_allowlist_is_only_in_effect_while_loading(tmp_path):
+    path = str(tmp_path / 'numpy.pth')
+    torch.save(dict(meta=dict(seed=np.int64(1))), path)
+    CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    with pytest.raises(Exception, match='weights_only|Unsupported global'):
+        torch.load(path)
