@@ -2,7 +2,7 @@
 # created when missing, reused when current).
 PY := .venv/bin/python
 
-.PHONY: env demo test
+.PHONY: env demo test cuda-check
 
 env:
 	@bash tools/bootstrap.sh
@@ -12,3 +12,10 @@ demo: env
 
 test: env
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# On a machine with a GPU (and a CUDA torch: see the README): the CUDA tests,
+# then ISA paper Fig. 1 on the GPU, inference and training, fp32 and bf16.
+cuda-check: env
+	$(PY) -m pytest -m cuda tests/test_cuda.py
+	$(PY) tools/benchmark.py isa-fig1 --device cuda --dtype fp32 bf16
+	$(PY) tools/benchmark.py isa-fig1 --device cuda --mode train --dtype fp32 bf16

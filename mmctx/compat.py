@@ -32,6 +32,12 @@ Patches:
     CPU kernel. For a model on the CPU, ``MMDistributedDataParallel`` gets
     ``device_ids=None`` and SyncBN layers become BatchNorm (each process
     normalises its own batch, as a non-distributed run does).
+``cpu_amp``
+    ``AmpOptimWrapper`` (what ``--amp`` of mmseg's and mmdet's train.py
+    selects) asserts an accelerator. Without one it trains in bfloat16
+    autocast on the CPU (mmengine's ``autocast`` takes only bfloat16
+    there), with no loss scaling (bfloat16 has float32's range); asking for
+    float16 on the CPU raises an error naming ``dtype``.
 ``gloo_exit``
     A process of a gloo group can abort at exit (``terminate called without
     an active exception``, exit code -6) after its run finished: a gloo
@@ -158,6 +164,39 @@ def _patch_cpu_ddp() -> bool:
 
     __init__._mmctx_patched = True
     MMDistributedDataParallel.__init__ = __init__
+    return True
+
+
+def _has_accelerator() -> bool:
+    from mmengine.device import (is_cuda_available, is_mlu_available,
+                                 is_musa_available, is_npu_available)
+    return (is_cuda_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available())
+
+
+@_patch('cpu_amp')
+def _patch_cpu_amp() -> bool:
+    from mmengine.optim import AmpOptimWrapper, OptimWrapper
+    original = AmpOptimWrapper.__init__
+    if getattr(original, '_mmctx_patched', False):
+        return True
+
+    @functools.wraps(original)
+    def __init__(self, loss_scale='dynamic', dtype=None, use_fsdp=False,
+                 **kwargs):
+        if _has_accelerator():
+            return original(self, loss_scale, dtype, use_fsdp, **kwargs)
+        if dtype not in (None, 'bfloat16', torch.bfloat16):
+            raise ValueError(
+                'AmpOptimWrapper on the CPU trains in bfloat16 only '
+                f"(mmengine's CPU autocast), got dtype={dtype!r}")
+        OptimWrapper.__init__(self, **kwargs)
+        self._scale_update_param = None
+        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        self.cast_dtype = torch.bfloat16
+
+    __init__._mmctx_patched = True
+    AmpOptimWrapper.__init__ = __init__
     return True
 
 

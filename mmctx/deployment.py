@@ -120,8 +120,10 @@ def export_onnx(model: nn.Module,
                 dims = ({0: dim('batch', max=64), 2: dim('height', min=8,
                                                         max=4096),
                          3: dim('width', min=8, max=4096)}, )
-            torch.onnx.export(model, (inputs, ), path, opset_version=opset,
-                              dynamo=True, dynamic_shapes=dims,
+            # it writes 18 or later; asking for less only makes its
+            # version converter fail loudly and keep 18
+            torch.onnx.export(model, (inputs, ), path,
+                              opset_version=max(opset, 18), dynamo=True, dynamic_shapes=dims,
                               external_data=False, verbose=False, **names)
     graph = onnx.load(path)
     onnx.checker.check_model(graph)

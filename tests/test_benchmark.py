@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 REQUIRED_ROWS = ('NL', 'ISA', 'ISA-fused', 'SR-GAP', 'SR-GHP')
 ROW_TYPES = dict(
-    method=str, params=int, flops=int, peak_mem_mb=float, latency_ms=float)
+    method=str, mode=str, dtype=str, params=int, flops=int, peak_mem_mb=float,
+    latency_ms=float)
 C, H, W = 32, 16, 16
 
 
@@ -199,3 +200,60 @@ def test_sr_table5_whole_models(benchmark, tmp_path):
             1e3 / row['latency_ms'], abs=0.006)
     assert table['SRNet-DFv2']['paper FPS / DF-Seg-v2'] == '1.18'
     assert table['DF-Seg-v1']['paper FPS'] == '80'
+
+
+def test_train_mode_in_two_dtypes(benchmark, tmp_path):
+    """``--mode train --dtype fp32 bf16``: every row in both dtypes, ratios
+    against NL of the same dtype, and a training step costs more memory
+    than an inference forward (autograd keeps the activations)."""
+    rows = {}
+    threads = torch.get_num_threads()
+    try:
+        for mode in ('inference', 'train'):
+            path = tmp_path / f'{mode}.json'
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                benchmark.main(['isa-fig1', '--quick', '--input', str(C),
+                                str(H), str(W), '--threads', '1', '--mode',
+                                mode, '--dtype', 'fp32', 'bf16', '--json',
+                                str(path), '--no-progress', '--methods',
+                                'ISA'])
+            with open(path) as f:
+                for row in json.load(f)['rows']:
+                    rows[row['method'], mode, row['dtype']] = row
+            if mode == 'train':
+                printed = out.getvalue()
+    finally:
+        torch.set_num_threads(threads)
+    assert set(rows) == {(m, mode, d) for m in ('NL', 'ISA')
+                         for mode in ('inference', 'train')
+                         for d in ('fp32', 'bf16')}
+    for method in ('NL', 'ISA'):
+        for dtype in ('fp32', 'bf16'):
+            assert rows[method, 'train', dtype]['peak_mem_mb'] > \
+                rows[method, 'inference', dtype]['peak_mem_mb']
+    assert 'train, bf16' in printed and 'dtypes against fp32' in printed
+    train = {(m, d): rows[m, 'train', d] for m in ('NL', 'ISA')
+             for d in ('fp32', 'bf16')}
+    tables = printed.split('## ')
+    bf16_table = _table_rows(next(t for t in tables
+                                  if t.startswith(f'input 1x{C}x{H}x{W}, '
+                                                  'train, bf16')))
+    assert float(bf16_table['ISA']['mem / NL']) == pytest.approx(
+        train['ISA', 'bf16']['peak_mem_mb'] / train['NL', 'bf16']['peak_mem_mb'],
+        abs=0.001)
+    ratios = _table_rows(next(t for t in tables if 'dtypes against' in t))
+    assert float(ratios['ISA']['latency bf16 / fp32']) == pytest.approx(
+        train['ISA', 'bf16']['latency_ms'] / train['ISA', 'fp32']['latency_ms'],
+        abs=0.006)
+
+
+def test_train_step_reaches_parameters_and_input(benchmark):
+    block = nn.Conv2d(4, 4, 3, padding=1)
+    x = torch.randn(1, 4, 6, 6)
+    step = benchmark.make_step(block, x, 'train', 'bf16')
+    step()
+    assert block.training and block.weight.grad is not None
+    assert torch.isfinite(block.weight.grad).all()
+    first = block.weight.grad.clone()
+    step()  # gradients are reset, not accumulated
+    torch.testing.assert_close(block.weight.grad, first)

@@ -104,6 +104,12 @@ def test_config_changes_only_backbone_plugins(config):
     stock = without_scope(get_config(base).to_dict())
 
     assert ours.pop('custom_imports') == MMCTX_IMPORTS
+    # exact resume and a 10-minute distributed timeout (reliability.md)
+    assert ours.pop('custom_hooks') == [dict(type='RandomStateHook')]
+    assert stock.pop('custom_hooks', []) == []
+    assert ours.pop('randomness') == dict(seed=0)
+    assert ours['env_cfg'].pop('dist_cfg') == dict(
+        stock['env_cfg'].pop('dist_cfg'), timeout=600)
     plugins = ours['model']['backbone'].pop('plugins')
     assert ours == stock
     stage = int(name['stage']) - 2

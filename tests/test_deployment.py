@@ -116,6 +116,40 @@ def test_one_dynamic_isa_model_is_right_at_every_size(segmentors, tmp_path,
         assert rel_diff < TOLERANCE, (size, abs_diff, rel_diff)
 
 
+class LastStage(torch.nn.Module):
+    """A detection backbone's stage-4 output, where the plugins sit."""
+
+    def __init__(self, backbone):
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, x):
+        return self.backbone(x)[-1]
+
+
+@pytest.mark.parametrize('exporter', EXPORTERS)
+@pytest.mark.parametrize('config', [
+    'srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py',
+    'isanet/mask-rcnn_r50-isa-c4_fpn_1x_coco.py',
+])
+def test_detection_backbone_with_plugins_exports(repo_root, tmp_path,
+                                                 exporter, config):
+    """The ResNet-50 of the Mask R-CNN configs with SR / ISA stage-4 plugins
+    (the full detectors need mmdeploy's compiled ops: out of scope)."""
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(osp.join(repo_root, 'configs', config))
+    cfg.model.backbone.init_cfg = None
+    init_default_scope('mmdet')
+    backbone = MODELS.build(cfg.model.backbone)
+    assert any(type(m) in (SRBlock, ISABlock) for m in backbone.modules())
+    model = LastStage(randomise_(backbone)).eval()
+    x, = random_inputs([(1, 100, 84)])
+    (abs_diff, rel_diff), = export_and_compare(model, tmp_path, x, exporter)
+    assert rel_diff < TOLERANCE, (abs_diff, rel_diff)
+
+
 def test_export_tool(load_tool, repo_root, tmp_path, capsys):
     tool = load_tool('export_onnx')
     out = str(tmp_path / 'isa.onnx')

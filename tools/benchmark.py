@@ -13,6 +13,7 @@ tables and print the published figures beside ours::
     python tools/benchmark.py sr-table5                 # SR paper Table V
     python tools/benchmark.py scaling --plot docs/scaling.png
     python tools/benchmark.py isa-fig1 --quick --input 64 32 32 --json r.json
+    python tools/benchmark.py isa-fig1 --mode train --dtype fp32 bf16
 
 What is measured in each preset (``METHODS`` and ``PRESETS`` below):
 
@@ -57,6 +58,12 @@ How each figure is measured:
 * ``latency_ms``: median of ``--repeats`` timed forwards after ``--warmup``
   untimed ones, ``torch.inference_mode()``, eval mode, batch 1, with the
   thread count fixed by ``torch.set_num_threads`` and printed.
+* ``--mode train``: the same for one training step instead (train mode,
+  forward, backward from the output's sum to the parameters and the input):
+  peak memory then includes the activations autograd keeps and the
+  gradients. ``--dtype fp32 bf16`` measures each row in fp32 and in bf16
+  autocast in one run, with ratios against NL of the same dtype and a table
+  of bf16 / fp32 ratios. GMAC stay forward MACs.
 * Roofline: one large fp32 matrix multiply is timed; each module's achieved
   rate (2 x MACs / latency) is reported as a fraction of that rate.
 
@@ -602,19 +609,51 @@ def _cpu_peak_bytes(fn: Callable[[], object]) -> int:
     return peak
 
 
-def peak_memory_mb(module: nn.Module, x: torch.Tensor) -> float:
-    """Working memory of one forward above what was allocated before."""
+def peak_memory_mb(step: Callable[[], object], device: torch.device) -> float:
+    """Working memory of one ``step()`` above what was allocated before: the
+    forward pass, or in train mode forward + backward (the activations
+    autograd keeps, the gradients)."""
     gc.collect()
-    if x.device.type == 'cuda':
+    if device.type == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
-        out = module(x)
+        out = step()
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() - before
         del out
         return peak / MB
-    return _cpu_peak_bytes(lambda: module(x)) / MB
+    return _cpu_peak_bytes(step) / MB
+
+
+def make_step(module: nn.Module, x: torch.Tensor, mode: str,
+              dtype: str) -> Callable[[], object]:
+    """One inference forward (``torch.inference_mode``, eval mode) or one
+    training step (train mode: forward, then backward from the sum of the
+    output to the parameters and the input), in fp32 or bf16 autocast."""
+    def autocast():
+        if dtype == 'fp32':
+            return contextlib.nullcontext()
+        return torch.autocast(x.device.type, dtype=torch.bfloat16)
+
+    if mode == 'inference':
+        module.eval()
+
+        def infer():
+            with torch.inference_mode(), autocast():
+                return module(x)
+        return infer
+
+    module.train()
+    x_train = x.detach().clone().requires_grad_(True)
+
+    def train_step():
+        module.zero_grad(set_to_none=True)
+        x_train.grad = None
+        with autocast():
+            out = module(x_train)
+        out.float().sum().backward()
+    return train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -697,21 +736,26 @@ class Progress:
 
 
 def measure(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
-            progress: Progress, name: str) -> Dict:
-    """One row: params, MACs, peak forward memory, median latency."""
+            progress: Progress, name: str, mode: str = 'inference',
+            dtype: str = 'fp32') -> Dict:
+    """One row: params, forward MACs, peak memory and median latency of an
+    inference forward or a training step (:func:`make_step`)."""
     module = module.to(x.device).eval()
     params = sum(p.numel() for p in module.parameters())
-    progress.step(f'{name}: flops')
+    progress.step(f'{name} {mode} {dtype}: flops')
     with torch.no_grad():  # the jit tracer refuses inference tensors
         flops = count_flops(module, x)
-    with torch.inference_mode():
-        progress.step(f'{name}: memory')
-        # the profiled pass is also the first warm-up run
-        peak = peak_memory_mb(module, x)
-        progress.step(f'{name}: latency')
-        latency = median_ms(lambda: module(x), x.device, warmup, repeats)
+    step = make_step(module, x, mode, dtype)
+    progress.step(f'{name} {mode} {dtype}: memory')
+    # the profiled pass is also the first warm-up run
+    peak = peak_memory_mb(step, x.device)
+    progress.step(f'{name} {mode} {dtype}: latency')
+    latency = median_ms(step, x.device, warmup, repeats)
+    module.eval()
     return dict(
         method=name,
+        mode=mode,
+        dtype=dtype,
         params=int(params),
         flops=int(flops),
         peak_mem_mb=round(float(peak), 3),
@@ -720,8 +764,10 @@ def measure(module: nn.Module, x: torch.Tensor, warmup: int, repeats: int,
 
 def run_size(preset: Preset, names: Sequence[str], shape: Sequence[int],
              device: torch.device, warmup: int, repeats: int,
-             progress: Progress) -> Dict:
-    """Every method of ``names`` at one input shape, in this process."""
+             progress: Progress, mode: str = 'inference',
+             dtypes: Sequence[str] = ('fp32', )) -> Dict:
+    """Every method of ``names`` at one input shape, in this process, once
+    per dtype."""
     torch.manual_seed(0)
     x = torch.randn(1, *shape, device=device)
     rows, skipped = [], []
@@ -730,19 +776,21 @@ def run_size(preset: Preset, names: Sequence[str], shape: Sequence[int],
         if method is not None and \
                 not fits_in_memory(method, shape[1] * shape[2], device):
             skipped.append(dict(method=name, reason='(HW)^2 map too large'))
-            progress.step(f'{name}: skipped', STEPS_PER_ROW)
+            progress.step(f'{name}: skipped', STEPS_PER_ROW * len(dtypes))
             continue
         try:
             module = build_module(preset, name, shape[0])
         except Exception as err:  # a peer missing from this install
             skipped.append(
                 dict(method=name, reason=f'unavailable: {err!r:.120}'))
-            progress.step(f'{name}: unavailable', STEPS_PER_ROW)
+            progress.step(f'{name}: unavailable', STEPS_PER_ROW * len(dtypes))
             continue
-        rows.append(measure(module, x, warmup, repeats, progress, name))
+        for dtype in dtypes:
+            rows.append(measure(module, x, warmup, repeats, progress, name,
+                                mode, dtype))
         del module
         gc.collect()
-    return dict(input=list(shape), rows=rows, skipped=skipped)
+    return dict(input=list(shape), mode=mode, rows=rows, skipped=skipped)
 
 
 # --------------------------------------------------------------------------
@@ -774,10 +822,13 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
     ref_name = reference_row(preset)
     ref = next((r for r in rows if r['method'] == ref_name), None)
     base = next((r for r in rows if r['method'] in ('2x3x3', '3x3')), None)
+    training = result.get('mode') == 'train'
     head = ['method', 'params (M)', 'GMAC', 'peak mem (MB)', 'latency (ms)',
             '% of matmul', f'MAC / {ref_name}', f'mem / {ref_name}',
             f'latency / {ref_name}']
-    paper_head, paper_cells = _paper_columns(preset, ref)
+    # the papers' figures are inference ones
+    paper_head, paper_cells = ([], lambda row: []) if training else \
+        _paper_columns(preset, ref)
     if preset.form == 'head-sr':
         head[6:6] = ['+GMAC', '+params (M)', '+mem (MB)']
     lines = ['| ' + ' | '.join(head + paper_head) + ' |',
@@ -792,7 +843,7 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
             row['method'], f"{row['params'] / 1e6:.3f}",
             f"{row['flops'] / 1e9:.2f}", f"{row['peak_mem_mb']:.1f}",
             f"{row['latency_ms']:.1f}",
-            f'{100 * achieved / roofline.gflops:.0f}%'
+            '-' if training else f'{100 * achieved / roofline.gflops:.0f}%'
         ]
         if preset.form == 'head-sr':
             cells += _overhead_cells(row, base, preset)
@@ -809,6 +860,26 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
 
 def reference_row(preset: Preset) -> str:
     return TABLE5_REFERENCE if preset.form == 'model' else 'NL'
+
+
+def dtype_table(result: Dict, dtypes: Sequence[str]) -> str:
+    """Each method's latency and peak memory in every dtype against fp32,
+    from the same run."""
+    by_key = {(r['method'], r['dtype']): r for r in result['rows']}
+    others = [d for d in dtypes if d != 'fp32']
+    head = ['method'] + [f'{key} {d} / fp32' for d in others
+                         for key in ('latency', 'mem')]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for method in dict.fromkeys(r['method'] for r in result['rows']):
+        fp32 = by_key.get((method, 'fp32'))
+        cells = [method]
+        for d in others:
+            row = by_key.get((method, d))
+            for key in ('latency_ms', 'peak_mem_mb'):
+                cells.append(_fmt(ratio(row, fp32, key) if row else None,
+                                  '.2f'))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def _overhead_cells(row: Dict, base: Optional[Dict],
@@ -866,8 +937,10 @@ def report_dict(preset_name: str, result: Dict, device: str) -> Dict:
     """The ``--json`` document::
 
         {"preset": str, "input": [C, H, W], "device": str,
-         "rows": [{"method": str, "params": int, "flops": int (MACs),
-                   "peak_mem_mb": float, "latency_ms": float}]}
+         "rows": [{"method": str, "mode": "inference" | "train",
+                   "dtype": "fp32" | "bf16", "params": int,
+                   "flops": int (forward MACs), "peak_mem_mb": float,
+                   "latency_ms": float}]}
 
     ``scaling`` adds ``"sizes"``: one ``{"input", "rows", "skipped"}`` per
     size; the top-level ``input`` and ``rows`` are the largest size's.
@@ -931,6 +1004,14 @@ def parse_args(argv=None):
         "also mmseg's ISA attention; all rows with --methods), no extra "
         'warm-up run and 1 timed run (default: 1 and 5); scaling: sizes '
         '32, 64, 128')
+    parser.add_argument(
+        '--mode', choices=('inference', 'train'), default='inference',
+        help='inference: one forward (eval, inference_mode); train: one '
+        'forward + backward (train mode), peak memory with what autograd '
+        'keeps')
+    parser.add_argument(
+        '--dtype', nargs='+', choices=('fp32', 'bf16'), default=['fp32'],
+        help='fp32 and/or bf16 autocast, measured in one run (default fp32)')
     parser.add_argument('--warmup', type=int, help='untimed runs')
     parser.add_argument('--repeats', type=int, help='timed runs (median)')
     parser.add_argument('--threads', type=int,
@@ -983,8 +1064,10 @@ def main(argv=None) -> Dict:
     print(f'device: {machine}; warm-up {warmup} (+1 profiled pass), '
           f'median of {repeats}', flush=True)
 
-    progress = Progress(STEPS_PER_ROW * len(names) * len(shapes) + 1,
-                        not args.no_progress)
+    dtypes = list(dict.fromkeys(args.dtype))
+    progress = Progress(
+        STEPS_PER_ROW * len(names) * len(shapes) * len(dtypes) + 1,
+        not args.no_progress)
     progress.step('matmul roofline')
     roofline = time_matmul(device, 1024 if args.quick else 2048,
                            3 if args.quick else 5)
@@ -992,18 +1075,25 @@ def main(argv=None) -> Dict:
     start = time.perf_counter()
     for shape in shapes:
         results.append(run_size(preset, names, shape, device, warmup,
-                                repeats, progress))
+                                repeats, progress, args.mode, dtypes))
     progress.close()
     print(f'\nmatmul roofline: {roofline.gflops:.1f} GFLOP/s fp32 '
           f'({roofline.n}^3); "% of matmul" = '
           '2 x MACs / latency against it.')
     for res in results:
-        print(f"\n## input 1x{'x'.join(map(str, res['input']))}\n")
-        print(markdown_table(res, preset, roofline))
+        size = 'x'.join(map(str, res['input']))
+        for dtype in dtypes:
+            rows = [r for r in res['rows'] if r['dtype'] == dtype]
+            print(f'\n## input 1x{size}, {args.mode}, {dtype}\n')
+            print(markdown_table(dict(res, rows=rows), preset, roofline))
+        if len(dtypes) > 1:
+            print(f'\n## input 1x{size}, {args.mode}: dtypes against fp32\n')
+            print(dtype_table(res, dtypes))
     source = 'CUDA allocator' if device.type == 'cuda' else \
         'CPU allocation trace'
-    print(f'\nGMAC: multiply-adds counted by mmengine (1 MAC = 2 FLOPs); '
-          f'peak mem: forward working memory ({source}); '
+    step = 'forward + backward' if args.mode == 'train' else 'forward'
+    print(f'\nGMAC: forward multiply-adds counted by mmengine (1 MAC = 2 '
+          f'FLOPs); peak mem: {step} working memory ({source}); '
           f'measured in {time.perf_counter() - start:.0f} s.')
 
     doc = report_dict(args.preset, results[-1], machine)

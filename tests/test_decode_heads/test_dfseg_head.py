@@ -14,6 +14,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmctx  # noqa: F401
+from mmctx.deployment import randomise_
 from mmctx.models.decode_heads import DFSegHead
 from mmctx.models.layers import SRBlock
 
@@ -25,18 +26,6 @@ CONFIGS = {
 }
 # SR paper Table V, parameters in millions at 19 classes
 TABLE_V_PARAMS = {'DF-Seg-v1': 9.37, 'DF-Seg-v2': 18.83, 'SRNet-DFv2': 18.87}
-
-
-def randomise_(module, seed=0):
-    """Every parameter and norm statistic away from its initial value."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in module.state_dict().items():
-            if tensor.is_floating_point():
-                noise = torch.rand(tensor.shape, generator=g)
-                tensor.copy_(noise + 0.5 if name.endswith('running_var')
-                             else (noise - 0.5) * 0.4)
-    return module
 
 
 def make_head(context, **kwargs):
