@@ -33,7 +33,7 @@ def save_numpy_meta_checkpoint(path):
 
 @pytest.mark.smoke
 def test_all_patches_applied_by_default():
-    expected = {'checkpoint', 'cpu_dist', 'cpu_ddp', 'gloo_exit'}
+    expected = {'checkpoint', 'cpu_dist', 'cpu_ddp', 'cpu_amp', 'gloo_exit'}
     if importlib.util.find_spec('mmdeploy') is not None:
         expected.add('mmdeploy')  # applied once mmdeploy is imported
     assert set(compat.applied) == expected
