@@ -99,23 +99,24 @@ def _refusing_unsafe_globals(source):
             '`with mmctx.checkpoint.trusted_checkpoints():`.') from error
 
 
+def _call(function, source: str, *args, **kwargs):
+    """``function(*args, **kwargs)`` with ``weights_only=True`` and the
+    allowlist, or ``weights_only=False`` when :func:`trusting`."""
+    kwargs['weights_only'] = not trusting()
+    if not kwargs['weights_only']:
+        return function(*args, **kwargs)
+    with _refusing_unsafe_globals(source):
+        return function(*args, **kwargs)
+
+
 def load(f, *args, **kwargs):
-    """:func:`torch.load` with ``weights_only=True`` and the allowlist, or
-    ``weights_only=False`` when :func:`trusting`."""
-    if trusting():
-        kwargs['weights_only'] = False
-        return torch.load(f, *args, **kwargs)
-    kwargs['weights_only'] = True
-    with _refusing_unsafe_globals(f if isinstance(f, str) else 'a stream'):
-        return torch.load(f, *args, **kwargs)
+    """:func:`torch.load` held to the rules of this module."""
+    source = f if isinstance(f, str) else 'a stream'
+    return _call(torch.load, source, f, *args, **kwargs)
 
 
 def load_url(url, *args, **kwargs):
     """:func:`torch.hub.load_state_dict_from_url` (mmengine's ``load_url``),
     held to the same rules as :func:`load`."""
     from torch.hub import load_state_dict_from_url
-    kwargs['weights_only'] = not trusting()
-    if not kwargs['weights_only']:
-        return load_state_dict_from_url(url, *args, **kwargs)
-    with _refusing_unsafe_globals(url):
-        return load_state_dict_from_url(url, *args, **kwargs)
+    return _call(load_state_dict_from_url, url, url, *args, **kwargs)

@@ -119,8 +119,7 @@ def _patch_checkpoint_loading() -> bool:
         return False
     import mmengine.runner.checkpoint as checkpoint
 
-    from .checkpoint import load_url
-    from .checkpoint import load
+    from .checkpoint import load, load_url
     checkpoint.torch = _ModuleProxy(torch, load=load)
     checkpoint.load_url = load_url
     return True

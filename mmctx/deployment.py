@@ -156,7 +156,7 @@ def compare_with_onnxruntime(model: nn.Module, path: str,
     return abs_diff, abs_diff / max(float(np.abs(expected).max()), 1e-12)
 
 
-def size_unit(model: nn.Module) -> int:
+def size_unit(model: SegmentorLogits) -> int:
     """The input size multiple at which no ISA layer pads: the backbone's
     output stride times the largest down factor (1 without ISA)."""
     factors = [max(m.down_factor) for m in model.modules()
@@ -164,8 +164,7 @@ def size_unit(model: nn.Module) -> int:
                isinstance(m.down_factor, tuple)]
     probe = torch.zeros(1, 3, 64, 64)
     with torch.no_grad():
-        feats = model.segmentor.extract_feat(probe) if isinstance(
-            model, SegmentorLogits) else model.extract_feat(probe)
+        feats = model.segmentor.extract_feat(probe)
     stride = 64 // min(f.shape[-1] for f in feats)
     return stride * max(factors, default=1)
 
