@@ -128,24 +128,27 @@ class RandomStateHook(Hook):
                        if get_world_size() > 1 else [state])
 
     @staticmethod
-    def _checkpoint_hook(runner) -> Optional[CheckpointHook]:
-        return next((h for h in runner.hooks if isinstance(h, CheckpointHook)),
+    def _checkpoint_due(runner, by_epoch: bool) -> bool:
+        """Whether :class:`CheckpointHook` saves at the end of this
+        iteration (or epoch): its own conditions."""
+        hook = next((h for h in runner.hooks if isinstance(h, CheckpointHook)),
                     None)
+        if hook is None or hook.by_epoch != by_epoch:
+            return False
+        if by_epoch:
+            return hook.every_n_epochs(runner, hook.interval, hook.save_begin) \
+                or (hook.save_last and hook.is_last_train_epoch(runner))
+        return hook.every_n_train_iters(runner, hook.interval,
+                                        hook.save_begin) \
+            or (hook.save_last and hook.is_last_train_iter(runner))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
-        hook = self._checkpoint_hook(runner)
-        if hook is not None and not hook.by_epoch and (
-                hook.every_n_train_iters(runner, hook.interval,
-                                         hook.save_begin)
-                or (hook.save_last and hook.is_last_train_iter(runner))):
+        if self._checkpoint_due(runner, by_epoch=False):
             self._capture()
 
     def after_train_epoch(self, runner) -> None:
-        hook = self._checkpoint_hook(runner)
-        if hook is not None and hook.by_epoch and (
-                hook.every_n_epochs(runner, hook.interval, hook.save_begin)
-                or (hook.save_last and hook.is_last_train_epoch(runner))):
+        if self._checkpoint_due(runner, by_epoch=True):
             self._capture()
 
     def before_val(self, runner) -> None:
