@@ -13,7 +13,7 @@ demo: env
 test: env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# On a machine with a GPU (and a CUDA torch: see the README): the CUDA tests,
+# On a machine with a GPU (and a CUDA torch: see docs/en/get_started.md): the CUDA tests,
 # then ISA paper Fig. 1 on the GPU, inference and training, fp32 and bf16.
 cuda-check: env
 	$(PY) -m pytest -m cuda tests/test_cuda.py

@@ -1,4 +1,19 @@
+"""mmctx packaging.
+
+A wheel holds, besides the ``mmctx`` package, what OpenMMLab packages ship
+in ``<package>/.mim/`` (``configs/``, ``tools/``, ``model-index.yml``), so
+that ``mim train mmseg`` / ``mim test mmdet`` run the shipped configs without
+a clone, and ``mmctx-scope.pth`` with its module ``_mmctx_scope``, which lets
+any config inherit them as ``_base_ = 'mmctx::<method>/<config>.py'``.
+"""
+import os
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+SCOPE_PTH = 'mmctx-scope.pth'
 
 
 def get_version():
@@ -6,6 +21,32 @@ def get_version():
     with open('mmctx/version.py') as f:
         exec(f.read(), scope)
     return scope['__version__']
+
+
+class BuildPyWithMim(build_py):
+    """Copies ``configs/``, ``tools/``, ``model-index.yml`` into
+    ``mmctx/.mim/`` and ``mmctx-scope.pth`` beside the package."""
+
+    def run(self):
+        super().run()
+        if self.editable_mode:
+            # An editable wheel holds what its ``install`` command puts in
+            # install_lib (build_lib is thrown away); ``mmctx::`` then finds
+            # the clone's configs/ from the package, so no .mim is needed.
+            install_lib = self.get_finalized_command('install').install_lib
+            shutil.copyfile(SCOPE_PTH, os.path.join(install_lib, SCOPE_PTH))
+            return
+        mim = os.path.join(self.build_lib, 'mmctx', '.mim')
+        for name in MIM_FILES:
+            target = os.path.join(mim, name)
+            if os.path.isdir(name):
+                shutil.copytree(
+                    name, target, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            else:
+                os.makedirs(mim, exist_ok=True)
+                shutil.copyfile(name, target)
+        shutil.copyfile(SCOPE_PTH, os.path.join(self.build_lib, SCOPE_PTH))
 
 
 setup(
@@ -16,13 +57,19 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmctx', 'mmctx.*']),
+    py_modules=['_mmctx_scope'],
+    cmdclass={'build_py': BuildPyWithMim},
     python_requires='>=3.8',
+    # The ranges docs/en/compatibility.md reports as tested; the lower
+    # bound of torch is what the code calls (torch.compiler.is_compiling,
+    # torch.amp.GradScaler('cpu')). Nothing here replaces a user's torch or
+    # mmcv build.
     install_requires=[
-        'torch>=2.0',
-        'mmengine==0.10.7',
+        'torch>=2.3',
+        'mmengine>=0.10.0,<0.11.0',
         'mmcv>=2.0.0,<2.2.0',
-        'mmdet>=3.3.0,<3.4.0',
-        'mmsegmentation>=1.2.0,<1.3.0',
+        'mmdet>=3.0.0,<4.0.0',
+        'mmsegmentation>=1.0.0,<2.0.0',
         'numpy<2',
         'ftfy',
         'regex',

@@ -3,6 +3,8 @@
 Importing the package applies the compatibility patches (:mod:`mmctx.compat`)
 and registers every head, plugin block, dataset and hook.
 """
+import _mmctx_scope
+
 from . import compat  # noqa: F401  (first: patches apply before anything loads)
 from .datasets import CamVidDataset, ContextCuesDataset
 from .engine import RandomStateHook
@@ -10,12 +12,17 @@ from .models.backbones import DFNet
 from .models.decode_heads import DFSegHead, ISAHead, SRHead
 from .models.layers import (InterlacedSparseAttention, ISABlock, ISAModule,
                             SelfAttentionUnit, SRBlock)
+from .models.segmentors import FlipSwapSegTTAModel
 from .registry import DATASETS, MODELS, PLUGIN_MODELS
 from .version import __version__
+
+# Normally done at start-up by mmctx-scope.pth; this covers a clone on
+# PYTHONPATH, for configs loaded after the import.
+_mmctx_scope.install()
 
 __all__ = [
     '__version__', 'MODELS', 'DATASETS', 'PLUGIN_MODELS', 'SRBlock',
     'SelfAttentionUnit', 'InterlacedSparseAttention', 'ISAModule', 'ISABlock',
     'SRHead', 'ISAHead', 'CamVidDataset', 'ContextCuesDataset',
-    'RandomStateHook', 'DFNet', 'DFSegHead'
+    'RandomStateHook', 'DFNet', 'DFSegHead', 'FlipSwapSegTTAModel'
 ]

@@ -20,17 +20,24 @@ def sdpa_flop_jit(inputs, outputs) -> int:
     return batch * query[-2] * key[-2] * (query[-1] + value[-1])
 
 
-def count_flops(module: torch.nn.Module, *inputs: torch.Tensor) -> int:
-    """Multiply-adds of one forward by mmengine's jit counter (which calls
-    them "flops"), ``scaled_dot_product_attention`` included: mmengine has no
-    handle for it and would count the fused path as free."""
+def flop_analyzer(module: torch.nn.Module,
+                  *inputs: torch.Tensor) -> FlopAnalyzer:
+    """mmengine's jit FLOP counter for one forward of ``module``, with a
+    handle for ``scaled_dot_product_attention``: mmengine has none and would
+    count the fused attention path as free."""
     analyzer = FlopAnalyzer(module, inputs)
     analyzer.set_op_handle('aten::scaled_dot_product_attention',
                            sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
+    return analyzer
+
+
+def count_flops(module: torch.nn.Module, *inputs: torch.Tensor) -> int:
+    """Multiply-adds of one forward by mmengine's jit counter (which calls
+    them "flops"), ``scaled_dot_product_attention`` included."""
     with torch.no_grad():
-        return int(analyzer.total())
+        return int(flop_analyzer(module, *inputs).total())
 
 
 def cpu_model() -> str:

@@ -60,7 +60,6 @@ Patches:
 """
 import atexit
 import functools
-import importlib.abc
 import importlib.util
 import os
 import sys
@@ -69,6 +68,7 @@ import types
 from typing import Callable, Dict, List
 
 import torch
+from _mmctx_scope import AfterImport
 from mmengine.utils import digit_version
 
 DISABLE_ENV = 'MMCTX_COMPAT_DISABLE'
@@ -212,36 +212,6 @@ def _patch_gloo_exit() -> bool:
     return True
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs ``callback`` once, right after module ``name`` is executed (a
-    mere ``find_spec`` probe of the name does not count)."""
-
-    def __init__(self, name: str, callback: Callable[[], None]):
-        self.name, self.callback = name, callback
-        self._finding = False
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != self.name or self._finding:
-            return None
-        self._finding = True
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            self._finding = False
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_then_patch(module):
-            exec_module(module)
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
-                self.callback()
-
-        spec.loader.exec_module = exec_then_patch
-        return spec
-
-
 def _sdpa_for_export(query, key, value, attn_mask=None, dropout_p=0.,
                      scale=None, is_causal=False):
     """``F.scaled_dot_product_attention`` in exportable ops, as torch
@@ -305,7 +275,8 @@ def _patch_mmdeploy() -> bool:
     if 'mmdeploy' in sys.modules:
         _fix_mmdeploy()
     elif importlib.util.find_spec('mmdeploy') is not None:
-        sys.meta_path.insert(0, _AfterImport('mmdeploy', _fix_mmdeploy))
+        sys.meta_path.insert(
+            0, AfterImport('mmdeploy', lambda module: _fix_mmdeploy()))
     else:
         return False
     return True

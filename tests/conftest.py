@@ -1,5 +1,6 @@
 import importlib.util
 import os.path as osp
+import types
 
 import pytest
 
@@ -36,3 +37,58 @@ def load_tool():
         return loaded[name]
 
     return load
+
+
+def sample_overrides(data_root, max_iters):
+    """``--cfg-options`` that shrink the paper's Cityscapes setting to the
+    one-image sample on a CPU. Flat keys and plain values only, so the same
+    dict is written on a command line by :func:`as_cli`."""
+    options = {
+        'model.pretrained': None,
+        'model.backbone.norm_cfg.type': 'BN',
+        'model.decode_head.norm_cfg.type': 'BN',
+        'model.auxiliary_head.norm_cfg.type': 'BN',
+        'model.data_preprocessor.size': (64, 128),
+        'model.test_cfg.crop_size': (64, 128),
+        'model.test_cfg.stride': (64, 128),
+        'train_dataloader.batch_size': 1,
+        # the sample holds one val frame
+        'train_dataloader.dataset.data_prefix.img_path': 'leftImg8bit/val',
+        'train_dataloader.dataset.data_prefix.seg_map_path': 'gtFine/val',
+        'train_dataloader.dataset.pipeline.2.scale': (256, 128),
+        'train_dataloader.dataset.pipeline.3.crop_size': (64, 128),
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters,
+        'param_scheduler.0.end': max_iters,
+        'default_hooks.checkpoint.interval': max_iters,
+        'default_hooks.logger.interval': 1,
+        'randomness.seed': 0,
+    }
+    for split in ('train', 'val', 'test'):
+        options.update({
+            f'{split}_dataloader.num_workers': 0,
+            f'{split}_dataloader.persistent_workers': False,
+            f'{split}_dataloader.dataset.data_root': data_root,
+        })
+        if split != 'train':
+            options[f'{split}_dataloader.dataset.pipeline.1.scale'] = (256,
+                                                                       128)
+    return options
+
+
+def as_cli(options):
+    """The same overrides as ``--cfg-options`` arguments."""
+    def fmt(value):
+        if isinstance(value, tuple):
+            return '(' + ','.join(map(str, value)) + ')'
+        return str(value)
+
+    return [f'{key}={fmt(value)}' for key, value in options.items()]
+
+
+@pytest.fixture(scope='session')
+def seg_sample():
+    """``seg_sample.overrides(data_root, max_iters)``: the ``--cfg-options``
+    that train mmseg's Cityscapes configs on the one-image sample;
+    ``seg_sample.as_cli(options)``: the same on a command line."""
+    return types.SimpleNamespace(overrides=sample_overrides, as_cli=as_cli)

@@ -24,7 +24,7 @@ SEG_CONFIGS = sorted(
     glob.glob(osp.join(REPO_ROOT, 'configs', 'isanet', 'isanet_r*.py')))
 ALIASES = {
     'sr_r50_cityscapes.py':
-    'srnet/srnet_r50-d8_4xb2-80k_cityscapes-769x769.py',
+    'srnet/srnet_r50-d8_4xb2-50k_cityscapes-769x769.py',
     'isa_r50_cityscapes.py':
     'isanet/isanet_r50-d8_4xb2-40k_cityscapes-769x769.py',
 }
@@ -198,3 +198,18 @@ def test_metafile_lists_every_config_with_paper_numbers_only(algo):
     assert algo == 'dfseg' or readme.index('## Semantic segmentation') < 600
     for path in on_disk:
         assert osp.basename(path) in readme
+
+
+@pytest.mark.parametrize('config', SEG_CONFIGS + sorted(
+    glob.glob(osp.join(REPO_ROOT, 'configs', '*', 'dfseg_*.py')) +
+    glob.glob(osp.join(REPO_ROOT, 'configs', 'srnet', 'srnet_dfnet*.py'))),
+                         ids=osp.basename)
+def test_tta_is_defined(config):
+    """``mim test --tta`` needs both; LIP's swaps its left/right classes."""
+    cfg = Config.fromfile(config)
+    assert cfg.tta_pipeline[1].type == 'TestTimeAug'
+    flips = [t.prob for t in cfg.tta_pipeline[1].transforms[1]]
+    assert flips == [0., 1.]
+    expected = ('mmctx.FlipSwapSegTTAModel'
+                if '_lip-' in config else 'SegTTAModel')
+    assert cfg.tta_model.type == expected

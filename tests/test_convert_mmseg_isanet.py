@@ -94,3 +94,47 @@ def test_rejects_a_checkpoint_of_another_head(load_tool):
             torch.zeros(1),
             'decode_head.nl_block.g.conv.weight': torch.zeros(1)
         })
+
+
+def zoo_recipe(repo_root):
+    """The config of docs/en/model_zoo.md that tests mmseg's checkpoints."""
+    with open(osp.join(repo_root, 'docs', 'en', 'model_zoo.md')) as f:
+        text = f.read()
+    mark = '<!-- tested: tests/test_convert_mmseg_isanet.py runs this block -->'
+    return text.split(mark)[1].split('```python\n')[1].split('```')[0]
+
+
+def unscoped(value):
+    """A config value without the ``_scope_`` keys mmengine adds to what
+    comes from an ``mmseg::`` base."""
+    if isinstance(value, dict):
+        return {k: unscoped(v) for k, v in value.items() if k != '_scope_'}
+    if isinstance(value, (list, tuple)):
+        return [unscoped(v) for v in value]
+    return value
+
+
+def test_zoo_recipe_is_mmsegs_test_model_with_our_head(
+        converted, repo_root, tmp_path):
+    """The documented config is mmseg's ISANet config with only the head
+    switched, and the converted checkpoint gives mmseg's logits in it."""
+    recipe = tmp_path / 'isanet_mmseg_zoo.py'
+    recipe.write_text(zoo_recipe(repo_root))
+    cfg = Config.fromfile(str(recipe))
+    base = Config.fromfile(osp.join(
+        osp.dirname(mmseg.__file__), '.mim', 'configs', 'isanet',
+        'isanet_r50-d8_4xb2-40k_cityscapes-769x769.py'))
+    assert unscoped(cfg.test_pipeline) == unscoped(base.test_pipeline)
+    assert unscoped(cfg.model.test_cfg) == unscoped(base.model.test_cfg)
+    head = unscoped(cfg.model.decode_head)
+    stock = unscoped(base.model.decode_head)
+    assert {k: v for k, v in head.items() if stock.get(k) != v} == dict(
+        type='mmctx.ISAHead', value_bias=True, mask_padding=False)
+    theirs, _, checkpoint = converted
+    cfg.merge_from_dict(BN_ON_CPU)
+    ours = MODELS.build(cfg.model)
+    load_checkpoint(ours, checkpoint, map_location='cpu', strict=True)
+    inputs = torch.randn(1, 3, 72, 88, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected, out = theirs._forward(inputs), ours.eval()._forward(inputs)
+    assert (out - expected).abs().max() < 1e-5

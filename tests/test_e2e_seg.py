@@ -31,61 +31,14 @@ CONFIGS = {'sr': 'configs/sr_r50_cityscapes.py',
            'isa': 'configs/isa_r50_cityscapes.py'}
 
 
-def sample_overrides(data_root, max_iters):
-    """``--cfg-options`` that shrink the paper's Cityscapes setting to the
-    one-image sample on a CPU. Flat keys and plain values only, so the same
-    dict is written on a command line by :func:`as_cli`."""
-    options = {
-        'model.pretrained': None,
-        'model.backbone.norm_cfg.type': 'BN',
-        'model.decode_head.norm_cfg.type': 'BN',
-        'model.auxiliary_head.norm_cfg.type': 'BN',
-        'model.data_preprocessor.size': (64, 128),
-        'model.test_cfg.crop_size': (64, 128),
-        'model.test_cfg.stride': (64, 128),
-        'train_dataloader.batch_size': 1,
-        # the sample holds one val frame
-        'train_dataloader.dataset.data_prefix.img_path': 'leftImg8bit/val',
-        'train_dataloader.dataset.data_prefix.seg_map_path': 'gtFine/val',
-        'train_dataloader.dataset.pipeline.2.scale': (256, 128),
-        'train_dataloader.dataset.pipeline.3.crop_size': (64, 128),
-        'train_cfg.max_iters': max_iters,
-        'train_cfg.val_interval': max_iters,
-        'param_scheduler.0.end': max_iters,
-        'default_hooks.checkpoint.interval': max_iters,
-        'default_hooks.logger.interval': 1,
-        'randomness.seed': 0,
-    }
-    for split in ('train', 'val', 'test'):
-        options.update({
-            f'{split}_dataloader.num_workers': 0,
-            f'{split}_dataloader.persistent_workers': False,
-            f'{split}_dataloader.dataset.data_root': data_root,
-        })
-        if split != 'train':
-            options[f'{split}_dataloader.dataset.pipeline.1.scale'] = (256,
-                                                                       128)
-    return options
-
-
-def as_cli(options):
-    """The same overrides as ``--cfg-options`` arguments."""
-    def fmt(value):
-        if isinstance(value, tuple):
-            return '(' + ','.join(map(str, value)) + ')'
-        return str(value)
-
-    return [f'{key}={fmt(value)}' for key, value in options.items()]
-
-
 def output_tail(result):
     """The end of a subprocess' output, for assertion messages."""
     return result.stdout[-3000:] + result.stderr[-3000:]
 
 
-def make_runner(repo_root, head, data_root, work_dir, max_iters, **extra):
+def make_runner(repo_root, head, options, work_dir, **extra):
     cfg = Config.fromfile(osp.join(repo_root, CONFIGS[head]))
-    cfg.merge_from_dict(sample_overrides(data_root, max_iters))
+    cfg.merge_from_dict(options)
     cfg.merge_from_dict(extra)
     cfg.work_dir = str(work_dir)
     return Runner.from_cfg(cfg)
@@ -107,11 +60,12 @@ def data_root(shared_data):
 
 
 @pytest.fixture(scope='module', params=sorted(CONFIGS))
-def trained(request, repo_root, data_root, tmp_path_factory):
+def trained(request, repo_root, data_root, seg_sample, tmp_path_factory):
     """Two training iterations and a validation of one head."""
     head = request.param
     work_dir = tmp_path_factory.mktemp(f'e2e_{head}')
-    runner = make_runner(repo_root, head, data_root, work_dir, max_iters=2)
+    runner = make_runner(repo_root, head, seg_sample.overrides(data_root, 2),
+                         work_dir)
     runner.train()  # validates after the last iteration (val_interval)
     metrics = {
         key: runner.message_hub.get_scalar(f'val/{key}').current()
@@ -131,13 +85,13 @@ def test_trains_and_evaluates_miou(trained):
                for k in state)
 
 
-def test_resumes_from_checkpoint(trained, repo_root, data_root,
+def test_resumes_from_checkpoint(trained, repo_root, data_root, seg_sample,
                                  tmp_path_factory):
     head, work_dir, _ = trained
     resume_dir = tmp_path_factory.mktemp(f'resume_{head}')
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     runner = make_runner(
-        repo_root, head, data_root, resume_dir, max_iters=3,
+        repo_root, head, seg_sample.overrides(data_root, 3), resume_dir,
         resume=True, load_from=checkpoint)
     counter = CountIterations()
     runner.register_hook(counter)
@@ -151,16 +105,16 @@ def test_resumes_from_checkpoint(trained, repo_root, data_root,
 
 @pytest.mark.parametrize('trained', ['isa'], indirect=True)
 def test_mim_test_with_the_checkpoint(trained, repo_root, data_root,
-                                      tmp_path):
+                                      seg_sample, tmp_path):
     """`mim test mmseg` on the saved checkpoint reproduces the Runner's
     validation metrics (same weights, same image, deterministic)."""
     head, work_dir, trained_metrics = trained
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    overrides = {k: v for k, v in sample_overrides(data_root, 2).items()
+    overrides = {k: v for k, v in seg_sample.overrides(data_root, 2).items()
                  if not k.startswith('train')}
     cmd = [mim, 'test', 'mmseg', CONFIGS[head], '--checkpoint',
            osp.join(work_dir, 'iter_2.pth'), '--work-dir', str(tmp_path),
-           '--cfg-options', *as_cli(overrides)]
+           '--cfg-options', *seg_sample.as_cli(overrides)]
     result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, output_tail(result)
@@ -180,11 +134,12 @@ def free_port():
 
 
 @pytest.mark.parametrize('launch', ['dist_train.sh', 'mim train'])
-def test_two_process_gloo_training(launch, repo_root, data_root, tmp_path):
+def test_two_process_gloo_training(launch, repo_root, data_root, seg_sample,
+                                   tmp_path):
     """2 processes, ``--launcher pytorch``, gloo, launched by
     ``tools/dist_train.sh CONFIG 2`` (torchrun around mmseg's train.py) or
     ``mim train mmseg CONFIG --launcher pytorch --gpus 2``."""
-    options = sample_overrides(data_root, 2)
+    options = seg_sample.overrides(data_root, 2)
     options['env_cfg.dist_cfg.backend'] = 'gloo'
     port = free_port()
     if launch == 'mim train':
@@ -194,7 +149,7 @@ def test_two_process_gloo_training(launch, repo_root, data_root, tmp_path):
     else:
         head = ['bash', 'tools/dist_train.sh', CONFIGS['sr'], '2']
     cmd = head + ['--work-dir', str(tmp_path), '--cfg-options',
-                  *as_cli(options)]
+                  *seg_sample.as_cli(options)]
     env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(port),
                PYTHON=sys.executable)
     result = subprocess.run(cmd, cwd=repo_root, capture_output=True,

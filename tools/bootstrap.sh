@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create or reuse the project environment in .venv/ (see README "Set-up").
+# Create or reuse the project environment in .venv/ (see docs/en/get_started.md).
 #
 # Idempotent: a stamp inside .venv records the hash of this script and setup.py;
 # when it matches and the stack imports, nothing is installed again.

@@ -27,3 +27,9 @@ param_scheduler = [
         by_epoch=False)
 ]
 default_hooks = dict(checkpoint=dict(interval=11400))
+# `mim test --tta`: a flipped left arm is a right one, so the flipped view's
+# logits swap the same classes as the training flip before the views are
+# averaged (mmseg's SegTTAModel would average a left arm with a right one)
+tta_model = dict(
+    type='mmctx.FlipSwapSegTTAModel',
+    swap_classes=[(14, 15), (16, 17), (18, 19)])

@@ -1,1 +1,1 @@
-from . import backbones, decode_heads, layers  # noqa: F401
+from . import backbones, decode_heads, layers, segmentors  # noqa: F401

@@ -135,36 +135,15 @@ def test_whole_model_infers_at_full_resolution_shape(repo_root):
 
 @pytest.mark.e2e
 def test_srnet_dfnetv2_trains_and_evaluates_with_mim(repo_root, shared_data,
-                                                      tmp_path):
+                                                      seg_sample, tmp_path):
     data_root = osp.join(shared_data, 'cityscapes_sample')
-    options = {
-        'model.backbone.norm_cfg.type': 'BN',
-        'model.decode_head.norm_cfg.type': 'BN',
-        'model.data_preprocessor.size': '(64,128)',
-        'train_dataloader.batch_size': 2,
-        'train_dataloader.dataset.data_prefix.img_path': 'leftImg8bit/val',
-        'train_dataloader.dataset.data_prefix.seg_map_path': 'gtFine/val',
-        'train_dataloader.dataset.pipeline.2.scale': '(256,128)',
-        'train_dataloader.dataset.pipeline.3.crop_size': '(64,128)',
-        'train_cfg.max_iters': 2,
-        'train_cfg.val_interval': 2,
-        'param_scheduler.0.end': 2,
-        'default_hooks.checkpoint.interval': 2,
-        'default_hooks.logger.interval': 1,
-    }
-    for split in ('train', 'val', 'test'):
-        options.update({
-            f'{split}_dataloader.num_workers': 0,
-            f'{split}_dataloader.persistent_workers': False,
-            f'{split}_dataloader.dataset.data_root': data_root,
-        })
-        if split != 'train':
-            options[f'{split}_dataloader.dataset.pipeline.1.scale'] = \
-                '(256,128)'
+    options = seg_sample.overrides(data_root, 2)
+    del options['model.auxiliary_head.norm_cfg.type']  # DF-Seg has none
+    options['train_dataloader.batch_size'] = 2
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     cmd = [mim, 'train', 'mmseg', CONFIGS['SRNet-DFv2'], '--work-dir',
            str(tmp_path), '--cfg-options',
-           *[f'{k}={v}' for k, v in options.items()]]
+           *seg_sample.as_cli(options)]
     result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
                             text=True, timeout=400,
                             env=dict(os.environ, OMP_NUM_THREADS='2'))

@@ -30,6 +30,21 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
+# `--tta`: the CE2P / ISA flip test (the configs' tta_model swaps the
+# left/right classes of the flipped view).
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[[dict(type='Resize', scale=(473, 473), keep_ratio=True)],
+                    [
+                        dict(type='RandomFlip', prob=0.,
+                             direction='horizontal'),
+                        dict(type='RandomFlip', prob=1.,
+                             direction='horizontal')
+                    ], [dict(type='LoadAnnotations')],
+                    [dict(type='PackSegInputs')]])
+]
 train_dataloader = dict(
     batch_size=4,
     num_workers=4,
