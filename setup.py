@@ -29,7 +29,7 @@ class BuildPyWithMim(build_py):
 
     def run(self):
         super().run()
-        if self.editable_mode:
+        if getattr(self, 'editable_mode', False):
             # An editable wheel holds what its ``install`` command puts in
             # install_lib (build_lib is thrown away); ``mmctx::`` then finds
             # the clone's configs/ from the package, so no .mim is needed.
