@@ -17,6 +17,7 @@ import os.path as osp
 import sys
 
 import torch
+from _mmctx_scope import PREFIX, shipped_config_path
 from mmengine.analysis import parameter_count
 from mmengine.analysis.print_helper import _format_size
 from mmengine.config import Config, DictAction
@@ -47,9 +48,8 @@ def parse_args(argv=None):
 
 
 def load_config(path: str, cfg_options=None) -> Config:
-    if path.startswith('mmctx::'):
-        from _mmctx_scope import shipped_config_path
-        path = shipped_config_path(path[len('mmctx::'):])
+    if path.startswith(PREFIX):
+        path = shipped_config_path(path[len(PREFIX):])
     elif not osp.isfile(path):
         sys.exit(f'config: no such file {path!r}')
     cfg = Config.fromfile(path)

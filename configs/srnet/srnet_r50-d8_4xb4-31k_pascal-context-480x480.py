@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/srnet_r50-d8.py',
     'mmseg::_base_/datasets/pascal_context.py',
-    '../_base_/datasets/pascal_context_tta.py',
+    '../_base_/datasets/tta_multiscale_flip.py',
     '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py'
 ]

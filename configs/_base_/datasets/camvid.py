@@ -3,6 +3,7 @@
 # Layout: see mmctx.datasets.CamVidDataset (the SegNet tutorial's folders).
 # The dataset type lives in mmctx: a config using this base must load it with
 # custom_imports = dict(imports=['mmctx']) (mmctx's model bases do).
+_base_ = './tta_multiscale_flip.py'
 dataset_type = 'mmctx.CamVidDataset'
 data_root = 'data/camvid/'
 crop_size = (640, 640)
@@ -26,22 +27,6 @@ test_pipeline = [
     # prediction (resized back) with the original-size ground truth
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
-]
-img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
-tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(type='Resize', scale_factor=r, keep_ratio=True)
-                for r in img_ratios
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ], [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]
-        ])
 ]
 train_dataloader = dict(
     batch_size=4,

@@ -1,5 +1,6 @@
-# `--tta` for PASCAL Context: mmseg's pascal_context.py defines no
-# tta_pipeline. Multi-scale + flip as mmseg's other datasets (and the papers).
+# `--tta`: multi-scale + flip, as mmseg's dataset bases define it (and the
+# papers evaluate), for datasets whose base has none (CamVid; mmseg's
+# pascal_context.py).
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 tta_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
