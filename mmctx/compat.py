@@ -125,45 +125,53 @@ def _patch_checkpoint_loading() -> bool:
     return True
 
 
+def _replace_once(owner, name: str,
+                  wrap: Callable[[Callable], Callable]) -> bool:
+    """Set ``owner.<name>`` to ``wrap(original)`` unless a patch already did
+    (:func:`apply_patches` may run again, e.g. in tests)."""
+    original = getattr(owner, name)
+    if not getattr(original, '_mmctx_patched', False):
+        replacement = functools.wraps(original)(wrap(original))
+        replacement._mmctx_patched = True
+        setattr(owner, name, replacement)
+    return True
+
+
 @_patch('cpu_dist')
 def _patch_cpu_init_dist() -> bool:
     import mmengine.dist.utils as dist_utils
-    original = dist_utils._init_dist_pytorch
-    if getattr(original, '_mmctx_patched', False):
-        return True
 
-    @functools.wraps(original)
-    def init_dist_pytorch(backend, init_backend='torch', **kwargs):
-        if torch.cuda.is_available() or init_backend != 'torch':
-            return original(backend, init_backend=init_backend, **kwargs)
-        if backend == 'nccl':
-            backend = 'gloo'
-        torch.distributed.init_process_group(backend=backend, **kwargs)
+    def wrap(original):
 
-    init_dist_pytorch._mmctx_patched = True
-    dist_utils._init_dist_pytorch = init_dist_pytorch
-    return True
+        def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+            if torch.cuda.is_available() or init_backend != 'torch':
+                return original(backend, init_backend=init_backend, **kwargs)
+            if backend == 'nccl':
+                backend = 'gloo'
+            torch.distributed.init_process_group(backend=backend, **kwargs)
+
+        return init_dist_pytorch
+
+    return _replace_once(dist_utils, '_init_dist_pytorch', wrap)
 
 
 @_patch('cpu_ddp')
 def _patch_cpu_ddp() -> bool:
     from mmengine.model import revert_sync_batchnorm
     from mmengine.model.wrappers.distributed import MMDistributedDataParallel
-    original = MMDistributedDataParallel.__init__
-    if getattr(original, '_mmctx_patched', False):
-        return True
 
-    @functools.wraps(original)
-    def __init__(self, module, *args, **kwargs):
-        first_param = next(module.parameters(), None)
-        if first_param is not None and first_param.device.type == 'cpu':
-            kwargs['device_ids'] = None
-            module = revert_sync_batchnorm(module)
-        original(self, module, *args, **kwargs)
+    def wrap(original):
 
-    __init__._mmctx_patched = True
-    MMDistributedDataParallel.__init__ = __init__
-    return True
+        def __init__(self, module, *args, **kwargs):
+            first_param = next(module.parameters(), None)
+            if first_param is not None and first_param.device.type == 'cpu':
+                kwargs['device_ids'] = None
+                module = revert_sync_batchnorm(module)
+            original(self, module, *args, **kwargs)
+
+        return __init__
+
+    return _replace_once(MMDistributedDataParallel, '__init__', wrap)
 
 
 def _has_accelerator() -> bool:
@@ -176,27 +184,25 @@ def _has_accelerator() -> bool:
 @_patch('cpu_amp')
 def _patch_cpu_amp() -> bool:
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
-    original = AmpOptimWrapper.__init__
-    if getattr(original, '_mmctx_patched', False):
-        return True
 
-    @functools.wraps(original)
-    def __init__(self, loss_scale='dynamic', dtype=None, use_fsdp=False,
-                 **kwargs):
-        if _has_accelerator():
-            return original(self, loss_scale, dtype, use_fsdp, **kwargs)
-        if dtype not in (None, 'bfloat16', torch.bfloat16):
-            raise ValueError(
-                'AmpOptimWrapper on the CPU trains in bfloat16 only '
-                f"(mmengine's CPU autocast), got dtype={dtype!r}")
-        OptimWrapper.__init__(self, **kwargs)
-        self._scale_update_param = None
-        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
-        self.cast_dtype = torch.bfloat16
+    def wrap(original):
 
-    __init__._mmctx_patched = True
-    AmpOptimWrapper.__init__ = __init__
-    return True
+        def __init__(self, loss_scale='dynamic', dtype=None, use_fsdp=False,
+                     **kwargs):
+            if _has_accelerator():
+                return original(self, loss_scale, dtype, use_fsdp, **kwargs)
+            if dtype not in (None, 'bfloat16', torch.bfloat16):
+                raise ValueError(
+                    'AmpOptimWrapper on the CPU trains in bfloat16 only '
+                    f"(mmengine's CPU autocast), got dtype={dtype!r}")
+            OptimWrapper.__init__(self, **kwargs)
+            self._scale_update_param = None
+            self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+            self.cast_dtype = torch.bfloat16
+
+        return __init__
+
+    return _replace_once(AmpOptimWrapper, '__init__', wrap)
 
 
 def _let_gloo_threads_finish():

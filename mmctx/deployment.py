@@ -123,8 +123,9 @@ def export_onnx(model: nn.Module,
             # it writes 18 or later; asking for less only makes its
             # version converter fail loudly and keep 18
             torch.onnx.export(model, (inputs, ), path,
-                              opset_version=max(opset, 18), dynamo=True, dynamic_shapes=dims,
-                              external_data=False, verbose=False, **names)
+                              opset_version=max(opset, 18), dynamo=True,
+                              dynamic_shapes=dims, external_data=False,
+                              verbose=False, **names)
     graph = onnx.load(path)
     onnx.checker.check_model(graph)
     return max(o.version for o in graph.opset_import if o.domain in ('',
