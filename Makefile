@@ -1,8 +1,11 @@
 # The two commands of the README. Each sets up .venv/ first (tools/bootstrap.sh:
 # created when missing, reused when current).
 PY := .venv/bin/python
+# What the other stacks run (docs/en/compatibility.md): the smoke tests and the `stack`
+# tests (pip install changes nothing, mim train/test, resume, export).
+STACK_TESTS := -m "smoke or stack"
 
-.PHONY: env demo test cuda-check
+.PHONY: env demo test test-stack test-matrix cuda-check
 
 env:
 	@bash tools/bootstrap.sh
@@ -10,8 +13,22 @@ env:
 demo: env
 	$(PY) tools/demo.py
 
+# The whole suite on the default stack, then the legacy stack (torch 2.1.2 + mmcv 2.1.0),
+# built once outside the clone by tools/stacks.sh.
 test: env
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-stack STACK=legacy
+
+# make test-stack STACK=legacy|newest|onedl
+test-stack:
+	@python="$$(bash tools/stacks.sh $(STACK))" && \
+	  echo "== $(STACK) stack: $$python" && \
+	  PYTHONPATH="$(CURDIR)" "$$python" -m pytest $(STACK_TESTS) -p no:cacheprovider $(STACK_ARGS)
+
+# The newest torch pip installs here, and the OneDL fork on Python 3.12 with numpy 2.
+test-matrix:
+	$(MAKE) --no-print-directory test-stack STACK=newest
+	$(MAKE) --no-print-directory test-stack STACK=onedl
 
 # On a machine with a GPU (and a CUDA torch: see docs/en/get_started.md): the CUDA tests,
 # then ISA paper Fig. 1 on the GPU, inference and training, fp32 and bf16.

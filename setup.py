@@ -23,6 +23,13 @@ def get_version():
     return scope['__version__']
 
 
+def parse_requirements(path):
+    """The requirements listed in ``path``, one a line (``#`` comments)."""
+    with open(path) as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
 class BuildPyWithMim(build_py):
     """Copies ``configs/``, ``tools/``, ``model-index.yml`` into
     ``mmctx/.mim/`` and ``mmctx-scope.pth`` beside the package."""
@@ -60,29 +67,20 @@ setup(
     py_modules=['_mmctx_scope'],
     cmdclass={'build_py': BuildPyWithMim},
     python_requires='>=3.8',
-    # The ranges docs/en/compatibility.md reports as tested; the lower
-    # bound of torch is what the code calls (torch.compiler.is_compiling,
-    # torch.amp.GradScaler('cpu')). Nothing here replaces a user's torch or
-    # mmcv build.
-    install_requires=[
-        'torch>=2.3',
-        'mmengine>=0.10.0,<0.11.0',
-        'mmcv>=2.0.0,<2.2.0',
-        'mmdet>=3.0.0,<4.0.0',
-        'mmsegmentation>=1.0.0,<2.0.0',
-        'numpy<2',
-        'ftfy',
-        'regex',
-        'pycocotools>=2.0.9',
-        'panopticapi-lite',
-    ],
+    # Only what cannot break a stack. torch, mmcv, mmengine, mmdet and
+    # mmsegmentation are never required: pip would replace a user's build
+    # (a CUDA torch, mmcv compiled against it, the OneDL fork's
+    # distributions). They are listed for `mim install` in
+    # requirements/mminstall.txt and checked on import (mmctx/stack.py).
+    install_requires=parse_requirements('requirements/runtime.txt'),
     extras_require={
+        'mim': parse_requirements('requirements/mminstall.txt'),
+        # pycocotools and panopticapi for mmdet's COCO and PQ metrics
+        'optional': parse_requirements('requirements/optional.txt'),
+        'tests': parse_requirements('requirements/tests.txt'),
         # mmdeploy pins protobuf<=3.20.2, which onnx no longer installs
         # with: `pip install mmdeploy==1.3.1 --no-deps` after this extra.
-        'deploy': [
-            'onnx>=1.16', 'onnxruntime>=1.18', 'onnxscript', 'aenum',
-            'multiprocess', 'dill', 'prettytable', 'terminaltables'
-        ],
+        'deploy': parse_requirements('requirements/deploy.txt'),
     },
     license='Apache License 2.0',
     zip_safe=False,

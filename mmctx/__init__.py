@@ -1,11 +1,13 @@
 """mmctx: Squeeze Reasoning and Interlaced Sparse Self-Attention for OpenMMLab.
 
-Importing the package applies the compatibility patches (:mod:`mmctx.compat`)
+Importing the package checks the installed OpenMMLab stack
+(:mod:`mmctx.stack`), applies the compatibility patches (:mod:`mmctx.compat`)
 and registers every head, plugin block, dataset and hook.
 """
 import _mmctx_scope
 
-from . import compat  # noqa: F401  (first: patches apply before anything loads)
+from . import stack  # noqa: F401  (first: an unsupported stack fails here)
+from . import compat  # noqa: F401  (before anything loads: the patches)
 from .datasets import CamVidDataset, ContextCuesDataset
 from .engine import RandomStateHook
 from .models.backbones import DFNet

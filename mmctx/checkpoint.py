@@ -11,6 +11,14 @@ lets any checkpoint run code while it loads. The ``checkpoint`` patch of
 checkpoint with any other pickled object raises
 :class:`UnsafeCheckpointError` naming it.
 
+The allowlist is enforced the same way on every torch: torch >= 2.5 by its
+own ``weights_only`` unpickler with :func:`torch.serialization.safe_globals`;
+older torch (2.1 has neither that nor ``add_safe_globals``, and loads with
+``weights_only=False`` by default) by a ``pickle_module`` whose
+``Unpickler.find_class`` returns only what torch's ``weights_only``
+unpickler allows for tensors plus :func:`allowed_globals`, and refuses every
+other global before anything is called.
+
 To load a checkpoint you trust that needs more (an old file pickling its own
 classes), opt in explicitly, for the whole process with the environment
 variable ``MMCTX_TRUST_CHECKPOINTS=1`` or for a block of code::
@@ -19,17 +27,24 @@ variable ``MMCTX_TRUST_CHECKPOINTS=1`` or for a block of code::
     with trusted_checkpoints():
         runner.load_checkpoint('legacy.pth')
 """
+import _compat_pickle
+import codecs
+import collections
 import contextlib
 import os
 import pickle
 import re
 import threading
-from typing import List
+import types
+from typing import Dict, List, Optional
+from urllib.parse import urlparse
 
 import torch
 
 TRUST_ENV = 'MMCTX_TRUST_CHECKPOINTS'
 _trusted = threading.local()
+#: torch >= 2.5: its weights_only unpickler takes extra allowed globals.
+HAS_SAFE_GLOBALS = hasattr(torch.serialization, 'safe_globals')
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -48,22 +63,54 @@ def _history_buffer_method(owner, name: str):
         f'getattr({owner!r}, {name!r}) is not a HistoryBuffer statistic')
 
 
+def _numpy_multiarray():
+    try:  # numpy 2 (numpy.core is a deprecated alias there)
+        from numpy._core import multiarray
+    except ImportError:
+        from numpy.core import multiarray
+    return multiarray
+
+
 def allowed_globals() -> List:
     """The globals that mmengine checkpoints and the stock mmseg/mmdet model
     zoo checkpoints hold beyond tensors and builtin containers: numpy
     scalars, arrays and dtypes (``meta``, ``message_hub``), mmengine's
     ``HistoryBuffer`` with the ``getattr`` of its statistics methods
-    (``message_hub``) and ``ConfigDict``."""
+    (``message_hub``) and ``ConfigDict``; and the plain data types that
+    torch >= 2.4 allows by itself (bytes as ``_codecs.encode``, sets,
+    ``torch.device``, ...), so that the allowlist is the same on every torch.
+
+    An entry is an object, or ``(object, name)`` where a checkpoint names it
+    otherwise: numpy 1 pickles ``numpy.core.multiarray.scalar``, numpy 2
+    ``numpy._core.multiarray.scalar``, and either loads under the other."""
     import numpy as np
     from mmengine.config import ConfigDict
     from mmengine.logging import HistoryBuffer
-    from numpy.core.multiarray import _reconstruct, scalar
+    multiarray = _numpy_multiarray()
     dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
+    numpy_functions = [(getattr(multiarray, name),
+                        f'numpy.{core}.multiarray.{name}')
+                       for name in ('_reconstruct', 'scalar')
+                       for core in ('core', '_core')]
+    # data types torch >= 2.4 allows by itself and 2.1 does not: protocol 2
+    # pickles bytes (numpy arrays' data) as _codecs.encode(str, 'latin1')
+    plain_data = [(codecs.encode, '_codecs.encode'), bytearray, complex, set,
+                  frozenset, collections.Counter, torch.device]
     return [
-        _reconstruct, scalar, np.ndarray, np.dtype, *set(dtype_classes),
+        *numpy_functions, np.ndarray, np.dtype, *set(dtype_classes),
         HistoryBuffer, (_history_buffer_method, 'builtins.getattr'),
-        ConfigDict
+        ConfigDict, *plain_data
     ]
+
+
+def allowed_by_name() -> Dict[str, object]:
+    """:func:`allowed_globals` keyed by the name a pickle gives each."""
+    by_name = {}
+    for entry in allowed_globals():
+        obj, name = entry if isinstance(entry, tuple) else (
+            entry, f'{entry.__module__}.{entry.__qualname__}')
+        by_name[name] = obj
+    return by_name
 
 
 def trusting() -> bool:
@@ -83,11 +130,41 @@ def trusted_checkpoints():
         _trusted.depth -= 1
 
 
+def allowlist_pickle_module() -> types.ModuleType:
+    """A ``pickle_module`` for :func:`torch.load` that unpickles only the
+    globals torch's ``weights_only`` unpickler allows (tensors, storages,
+    ``OrderedDict``, dtypes) and :func:`allowed_globals`. Any other global
+    raises :class:`pickle.UnpicklingError` naming it, before it is
+    called."""
+    from torch._weights_only_unpickler import _get_allowed_globals
+    allowed = {**_get_allowed_globals(), **allowed_by_name()}
+
+    class Unpickler(pickle.Unpickler):
+
+        def find_class(self, module, name):
+            # protocol 2 (torch.save's) writes Python 2 names, e.g.
+            # __builtin__.getattr; pickle maps them back the same way
+            module, name = _compat_pickle.NAME_MAPPING.get(
+                (module, name),
+                (_compat_pickle.IMPORT_MAPPING.get(module, module), name))
+            qualified = f'{module}.{name}'
+            if qualified in allowed:
+                return allowed[qualified]
+            raise pickle.UnpicklingError(
+                f'Unsupported global: GLOBAL {qualified} is not allowed')
+
+    def load(file, **kwargs):
+        return Unpickler(file, **kwargs).load()
+
+    module = types.ModuleType('mmctx_allowlist_pickle')
+    module.Unpickler, module.load = Unpickler, load
+    return module
+
+
 @contextlib.contextmanager
 def _refusing_unsafe_globals(source):
     try:
-        with torch.serialization.safe_globals(allowed_globals()):
-            yield
+        yield
     except pickle.UnpicklingError as error:
         found = re.search(r'GLOBAL ([\w.]+)', str(error))
         offending = found.group(1) if found else 'an object'
@@ -99,24 +176,44 @@ def _refusing_unsafe_globals(source):
             '`with mmctx.checkpoint.trusted_checkpoints():`.') from error
 
 
-def _call(function, source: str, *args, **kwargs):
-    """``function(*args, **kwargs)`` with ``weights_only=True`` and the
-    allowlist, or ``weights_only=False`` when :func:`trusting`."""
-    kwargs['weights_only'] = not trusting()
-    if not kwargs['weights_only']:
-        return function(*args, **kwargs)
-    with _refusing_unsafe_globals(source):
-        return function(*args, **kwargs)
+def load(f, *args, safe_globals: Optional[bool] = None, **kwargs):
+    """:func:`torch.load` held to the rules of this module.
 
-
-def load(f, *args, **kwargs):
-    """:func:`torch.load` held to the rules of this module."""
+    Args:
+        f: a path or a file-like object, as for :func:`torch.load`.
+        safe_globals (bool, optional): enforce the allowlist with torch's
+            ``weights_only`` unpickler (True) or with
+            :func:`allowlist_pickle_module` (False). Default: the former
+            where torch has ``safe_globals`` (>= 2.5).
+    """
+    if trusting():
+        return torch.load(f, *args, weights_only=False, **kwargs)
+    if safe_globals is None:
+        safe_globals = HAS_SAFE_GLOBALS
     source = f if isinstance(f, str) else 'a stream'
-    return _call(torch.load, source, f, *args, **kwargs)
+    with _refusing_unsafe_globals(source):
+        if safe_globals:
+            with torch.serialization.safe_globals(allowed_globals()):
+                return torch.load(f, *args, weights_only=True, **kwargs)
+        return torch.load(f, *args, weights_only=False,
+                          pickle_module=allowlist_pickle_module(), **kwargs)
 
 
-def load_url(url, *args, **kwargs):
-    """:func:`torch.hub.load_state_dict_from_url` (mmengine's ``load_url``),
-    held to the same rules as :func:`load`."""
-    from torch.hub import load_state_dict_from_url
-    return _call(load_state_dict_from_url, url, url, *args, **kwargs)
+def load_url(url, model_dir=None, map_location=None, progress=True,
+             check_hash=False, file_name=None, **kwargs):
+    """:func:`torch.hub.load_state_dict_from_url` (mmengine's
+    ``load_url``): the file is downloaded to torch hub's cache as there,
+    then read by :func:`load`."""
+    from torch import hub
+    model_dir = model_dir or os.path.join(hub.get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    file_name = file_name or os.path.basename(urlparse(url).path)
+    cached_file = os.path.join(model_dir, file_name)
+    if not os.path.exists(cached_file):
+        hash_prefix = None
+        if check_hash:
+            found = hub.HASH_REGEX.search(file_name)
+            hash_prefix = found.group(1) if found else None
+        hub.download_url_to_file(url, cached_file, hash_prefix,
+                                 progress=progress)
+    return load(cached_file, map_location=map_location, **kwargs)

@@ -1,4 +1,4 @@
-"""Compatibility patches for mmengine 0.10.7 on torch >= 2.6 and CPU-only torch.
+"""Compatibility patches for mmengine 0.10 on torch 2.1 to 2.15 and CPU torch.
 
 Applied once when :mod:`mmctx` is imported (``custom_imports=['mmctx']`` in a
 config does that). Each patch touches only the mmengine function that needs it
@@ -13,9 +13,10 @@ Patches:
     torch >= 2.6 loads with ``weights_only=True`` by default, which rejects the
     numpy scalars and ``HistoryBuffer`` objects that mmengine itself writes into
     ``meta`` and ``message_hub``: ``load_checkpoint`` and ``resume`` fail with
-    ``Unsupported global``. mmengine's checkpoint loaders (local files, URLs,
-    every other backend) go through :func:`mmctx.checkpoint.load`:
-    ``weights_only=True`` stays on, the globals real OpenMMLab checkpoints
+    ``Unsupported global``. Older torch loads with ``weights_only=False``: any
+    checkpoint runs its code. On every torch, mmengine's checkpoint loaders
+    (local files, URLs, every other backend) go through
+    :func:`mmctx.checkpoint.load`: the globals real OpenMMLab checkpoints
     need are allowed, and anything else is refused with
     :class:`mmctx.checkpoint.UnsafeCheckpointError` (opt in for trusted files
     with ``MMCTX_TRUST_CHECKPOINTS=1``). A plain ``torch.load`` elsewhere
@@ -47,20 +48,21 @@ Patches:
     destructor. An ``atexit`` handler gives the GIL to other threads for 50 ms
     in any process with a gloo group, before finalisation starts.
 ``mmdeploy``
-    mmdeploy 1.3.1 on torch >= 2.9, applied when mmdeploy is imported (if it
-    is installed): (1) ``torch.onnx.export`` defaults to the dynamo exporter,
+    mmdeploy 1.3.1, applied when mmdeploy is imported (if it is installed):
+    (1) torch >= 2.9's ``torch.onnx.export`` defaults to the dynamo exporter,
     which mmdeploy's rewriters do not support; its ``export`` gets
-    ``dynamo=False``. (2) Its ``FunctionRewriter`` restores torch.fx's
-    wrapped-function registry as a list, which torch now keeps as a dict
-    (``KeyError: -1`` after every export); new entries are removed by key.
-    (3) Its default rewrite of ``F.scaled_dot_product_attention`` divides by
-    ``scale`` where torch multiplies and negates a bool mask with ``not``:
-    replaced by a correct one (mmctx's own layers never call SDPA while
-    exporting).
+    ``dynamo=False`` (where torch has the switch). (2) Its
+    ``FunctionRewriter`` restores torch.fx's wrapped-function registry as a
+    list, which torch >= 2.9 keeps as a dict (``KeyError: -1`` after every
+    export); new entries are removed by key. (3) On every torch, its default
+    rewrite of ``F.scaled_dot_product_attention`` divides by ``scale`` where
+    torch multiplies and negates a bool mask with ``not``: replaced by a
+    correct one (mmctx's own layers never call SDPA while exporting).
 """
 import atexit
 import functools
 import importlib.util
+import inspect
 import os
 import sys
 import time
@@ -69,7 +71,6 @@ from typing import Callable, Dict, List
 
 import torch
 from _mmctx_scope import AfterImport
-from mmengine.utils import digit_version
 
 DISABLE_ENV = 'MMCTX_COMPAT_DISABLE'
 
@@ -115,8 +116,6 @@ class _ModuleProxy(types.ModuleType):
 
 @_patch('checkpoint')
 def _patch_checkpoint_loading() -> bool:
-    if digit_version(torch.__version__) < digit_version('2.6.0'):
-        return False
     import mmengine.runner.checkpoint as checkpoint
 
     from .checkpoint import load, load_url
@@ -181,6 +180,14 @@ def _has_accelerator() -> bool:
             or is_musa_available())
 
 
+def _disabled_grad_scaler():
+    # torch.amp.GradScaler(device) is torch >= 2.3; a disabled CUDA scaler
+    # of older torch is the same no-op and runs without CUDA
+    if hasattr(torch.amp, 'GradScaler'):
+        return torch.amp.GradScaler('cpu', enabled=False)
+    return torch.cuda.amp.GradScaler(enabled=False)
+
+
 @_patch('cpu_amp')
 def _patch_cpu_amp() -> bool:
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
@@ -197,7 +204,7 @@ def _patch_cpu_amp() -> bool:
                     f"(mmengine's CPU autocast), got dtype={dtype!r}")
             OptimWrapper.__init__(self, **kwargs)
             self._scale_update_param = None
-            self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+            self.loss_scaler = _disabled_grad_scaler()
             self.cast_dtype = torch.bfloat16
 
         return __init__
@@ -241,11 +248,12 @@ def _fix_mmdeploy() -> None:
     from mmdeploy.core.rewriters.function_rewriter import FunctionRewriter
 
     # the package's `export` attribute is the function; the module is here
-    onnx_export = sys.modules['mmdeploy.apis.onnx.export']
     export = torch.onnx.export
-    onnx_export.torch = _ModuleProxy(
-        torch, onnx=_ModuleProxy(
-            torch.onnx, export=functools.partial(export, dynamo=False)))
+    if 'dynamo' in inspect.signature(export).parameters:
+        onnx_export = sys.modules['mmdeploy.apis.onnx.export']
+        onnx_export.torch = _ModuleProxy(
+            torch, onnx=_ModuleProxy(
+                torch.onnx, export=functools.partial(export, dynamo=False)))
 
     wrapped = function_rewriter._wrapped_fns_to_patch
     enter, exit_ = FunctionRewriter.enter, FunctionRewriter.exit
@@ -276,8 +284,6 @@ def _fix_mmdeploy() -> None:
 
 @_patch('mmdeploy')
 def _patch_mmdeploy() -> bool:
-    if digit_version(torch.__version__) < digit_version('2.9.0'):
-        return False
     if 'mmdeploy' in sys.modules:
         _fix_mmdeploy()
     elif importlib.util.find_spec('mmdeploy') is not None:

@@ -5,6 +5,7 @@ config (random weights when no checkpoint), wrap it as a graph from the
 preprocessed batch to full-resolution logits, export it with either of
 torch's exporters, and compare onnxruntime's logits with PyTorch's.
 """
+import inspect
 import math
 import warnings
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -91,6 +92,10 @@ class SegmentorLogits(nn.Module):
                              align_corners=head.align_corners)
 
 
+def _export_has_dynamo_switch() -> bool:
+    return 'dynamo' in inspect.signature(torch.onnx.export).parameters
+
+
 def export_onnx(model: nn.Module,
                 path: str,
                 inputs: torch.Tensor,
@@ -104,15 +109,23 @@ def export_onnx(model: nn.Module,
     if exporter not in EXPORTERS:
         raise ValueError(f'exporter must be one of {EXPORTERS}, got '
                          f'{exporter!r}')
+    if exporter == 'dynamo' and not _export_has_dynamo_switch():
+        raise RuntimeError(
+            f"exporter='dynamo' needs torch >= 2.5 (torch.onnx.export's "
+            f'dynamo= argument); this is torch {torch.__version__}: use '
+            "exporter='torchscript'")
     names = dict(input_names=['input'], output_names=['output'])
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tracer and exporter chatter
         if exporter == 'torchscript':
             axes = {0: 'batch', 2: 'height', 3: 'width'}
+            # torch >= 2.9 defaults to dynamo; before 2.5 there is no switch
+            switch = dict(dynamo=False) if _export_has_dynamo_switch() \
+                else {}
             torch.onnx.export(
-                model, (inputs, ), path, opset_version=opset, dynamo=False,
+                model, (inputs, ), path, opset_version=opset,
                 dynamic_axes=dict(input=axes, output=axes)
-                if dynamic else None, **names)
+                if dynamic else None, **names, **switch)
         else:
             dims = None
             if dynamic:

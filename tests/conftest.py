@@ -1,5 +1,8 @@
 import importlib.util
 import os.path as osp
+import shutil
+import subprocess
+import sys
 import types
 
 import pytest
@@ -19,6 +22,27 @@ def shared_data():
     if not osp.isdir(SHARED_DATA):
         pytest.fail(f'shared data not found at {SHARED_DATA}: clone mmctx beside shared/')
     return SHARED_DATA
+
+
+NOT_SHIPPED = ('.git', '.venv', 'build', 'dist', 'work_dirs', 'data',
+               '*.egg-info', '__pycache__', '.pytest_cache', '.dist_test')
+
+
+@pytest.fixture(scope='session')
+def wheel(tmp_path_factory):
+    """The mmctx wheel, built from a copy of the working tree by this
+    interpreter's pip (``--no-build-isolation``: its own setuptools)."""
+    work = tmp_path_factory.mktemp('wheel')
+    source = work / 'src'
+    shutil.copytree(REPO_ROOT, source,
+                    ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    result = subprocess.run(
+        [sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+         '--no-build-isolation', '-w', str(work), str(source)],
+        cwd=work, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    (path, ) = work.glob('mmctx-*.whl')
+    return path
 
 
 @pytest.fixture(scope='session')

@@ -1,6 +1,9 @@
 """Safe checkpoint loading (mmctx.checkpoint through the ``checkpoint``
-compat patch): weights_only=True with the allowlist that OpenMMLab
-checkpoints need; anything else refused before it runs."""
+compat patch): the allowlist that OpenMMLab checkpoints need, enforced by
+torch's weights_only unpickler (torch >= 2.5) or by mmctx's allowlist
+pickle module (every torch; the only way on torch 2.1), each test on both
+where both exist; anything else refused before it runs."""
+import io
 import os
 import subprocess
 import sys
@@ -15,10 +18,25 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
 import mmctx  # noqa: F401
-from mmctx.checkpoint import (TRUST_ENV, UnsafeCheckpointError,
-                              trusted_checkpoints)
+from mmctx import checkpoint
+from mmctx.checkpoint import (HAS_SAFE_GLOBALS, TRUST_ENV,
+                              UnsafeCheckpointError, trusted_checkpoints)
 
 pytestmark = pytest.mark.smoke
+TORCH_LOADS_WEIGHTS_ONLY = tuple(
+    int(v) for v in torch.__version__.split('.')[:2]) >= (2, 6)
+
+
+@pytest.fixture(params=[
+    pytest.param(True, id='safe_globals', marks=pytest.mark.skipif(
+        not HAS_SAFE_GLOBALS, reason=f'torch {torch.__version__} has no '
+        'torch.serialization.safe_globals (>= 2.5)')),
+    pytest.param(False, id='pickle_module')])
+def mechanism(request, monkeypatch):
+    """Which of the two ways :func:`mmctx.checkpoint.load` enforces the
+    allowlist."""
+    monkeypatch.setattr(checkpoint, 'HAS_SAFE_GLOBALS', request.param)
+    return request.param
 
 
 class Payload:
@@ -40,6 +58,7 @@ def save_malicious(tmp_path):
     return path, marker
 
 
+@pytest.mark.usefixtures('mechanism')
 def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
     path, marker = save_malicious(tmp_path)
     with pytest.raises(UnsafeCheckpointError) as error:
@@ -50,6 +69,7 @@ def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.usefixtures('mechanism')
 def test_trusted_opt_in_loads_it(tmp_path):
     path, marker = save_malicious(tmp_path)
     with trusted_checkpoints():
@@ -77,6 +97,7 @@ def test_trust_environment_variable(tmp_path):
         marker.unlink(missing_ok=True)
 
 
+@pytest.mark.usefixtures('mechanism')
 def test_checkpoint_shaped_like_the_model_zoos_loads(tmp_path):
     """mmseg 0.x / mmdet 2.x zoo meta (CLASSES, PALETTE, env_info, config
     text) and an mmengine 0.x one (dataset_meta, numpy seed, message hub
@@ -116,5 +137,71 @@ def test_allowlist_is_only_in_effect_while_loading(tmp_path):
     path = str(tmp_path / 'numpy.pth')
     torch.save(dict(meta=dict(seed=np.int64(1))), path)
     CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    with pytest.raises(Exception, match='weights_only|Unsupported global'):
-        torch.load(path)
+    assert torch.load.__module__ == 'torch.serialization'
+    if TORCH_LOADS_WEIGHTS_ONLY:
+        with pytest.raises(Exception, match='weights_only|Unsupported global'):
+            torch.load(path)
+
+
+def rename_globals(path, old, new):
+    """Rewrite the pickle inside a torch.save zip file, replacing the module
+    path ``old`` by ``new`` in its GLOBAL opcodes (protocol 2 writes them as
+    text lines), as if another numpy had written it."""
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, 'w') as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith('/data.pkl'):
+                assert f'c{old}'.encode() in data
+                data = data.replace(f'c{old}'.encode(), f'c{new}'.encode())
+            dst.writestr(item, data)
+    with open(path, 'wb') as f:
+        f.write(out.getvalue())
+
+
+@pytest.mark.usefixtures('mechanism')
+@pytest.mark.parametrize('written_by', ['numpy.core', 'numpy._core'])
+def test_numpy_1_and_2_checkpoints_load_under_either(tmp_path, written_by):
+    """numpy 1 pickles numpy.core.multiarray.scalar, numpy 2
+    numpy._core.multiarray.scalar: both names are allowed."""
+    path = str(tmp_path / 'numpy.pth')
+    torch.save(dict(meta=dict(seed=np.int64(5), hist=np.arange(3))), path)
+    here = 'numpy._core' if np.__version__ >= '2' else 'numpy.core'
+    if written_by != here:
+        rename_globals(path, f'{here}.multiarray', f'{written_by}.multiarray')
+    loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert loaded['meta']['seed'] == 5
+    np.testing.assert_array_equal(loaded['meta']['hist'], [0, 1, 2])
+
+
+@pytest.mark.usefixtures('mechanism')
+def test_load_url_goes_through_the_allowlist(tmp_path):
+    """mmengine's ``load_url`` (http checkpoints) is mmctx's: the file is
+    cached under ``model_dir`` and refused like a local one."""
+    from mmengine.runner import checkpoint as mmengine_checkpoint
+    assert mmengine_checkpoint.load_url is checkpoint.load_url
+    good = tmp_path / 'good.pth'
+    torch.save(dict(state_dict=dict(w=torch.ones(2)),
+                    meta=dict(seed=np.int64(3))), good)
+    evil, marker = save_malicious(tmp_path)
+    cache = tmp_path / 'cache'
+    loaded = checkpoint.load_url(good.as_uri(), model_dir=str(cache))
+    assert loaded['meta']['seed'] == 3 and (cache / 'good.pth').is_file()
+    torch.testing.assert_close(loaded['state_dict']['w'], torch.ones(2))
+    with pytest.raises(UnsafeCheckpointError, match='system'):
+        checkpoint.load_url('file://' + evil, model_dir=str(cache))
+    assert not marker.exists()
+
+
+def test_pickle_module_refuses_before_calling():
+    """The allowlist pickle module on its own: a REDUCE of a global outside
+    it never gets the global."""
+    import pickle
+    data = pickle.dumps(Payload('/nonexistent/never'), protocol=2)
+    module = checkpoint.allowlist_pickle_module()
+    with pytest.raises(pickle.UnpicklingError, match='GLOBAL posix.system'):
+        module.load(io.BytesIO(data))
+    assert module.load(io.BytesIO(pickle.dumps(
+        dict(a=[1, 2.5, 'x'], b=(None, True)), protocol=2))) == dict(
+            a=[1, 2.5, 'x'], b=(None, True))

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import mmctx  # noqa: F401
+from mmctx import deployment
 from mmctx.deployment import (SegmentorLogits, build_segmentor, check_sizes,
                               compare_with_onnxruntime, export_onnx,
                               onnx_logits, randomise_, random_inputs,
@@ -20,7 +21,9 @@ from mmctx.models.layers import ISABlock, SRBlock
 
 pytest.importorskip('onnxruntime')
 
-EXPORTERS = ['torchscript', 'dynamo']
+EXPORTERS = ['torchscript', pytest.param('dynamo', marks=pytest.mark.skipif(
+    not deployment._export_has_dynamo_switch(),
+    reason=f'torch {torch.__version__} has no torch.onnx.export(dynamo=)'))]
 DEMO = {
     'sr': 'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py',
     'isa': 'configs/demo/isanet_r18w16-d8_1xb8-1k_context-cues-128x128.py',
@@ -90,6 +93,7 @@ def test_wrapper_equals_encode_decode(segmentors):
             assert torch.equal(model(x), expected)
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize('exporter', EXPORTERS)
 @pytest.mark.parametrize('head', sorted(DEMO))
 def test_segmentor_exports_at_a_padded_size(segmentors, tmp_path, exporter,
@@ -116,6 +120,17 @@ def test_one_dynamic_isa_model_is_right_at_every_size(segmentors, tmp_path,
         assert rel_diff < TOLERANCE, (size, abs_diff, rel_diff)
 
 
+@pytest.mark.smoke
+def test_dynamo_exporter_without_the_switch_is_refused(monkeypatch,
+                                                       tmp_path):
+    monkeypatch.setattr(deployment, '_export_has_dynamo_switch', lambda: False)
+    with pytest.raises(RuntimeError, match=r"dynamo.*torch >= 2\.5.*"
+                       r"exporter='torchscript'"):
+        export_onnx(torch.nn.Identity(), str(tmp_path / 'x.onnx'),
+                    torch.zeros(1, 3, 8, 8), exporter='dynamo')
+    assert not (tmp_path / 'x.onnx').exists()
+
+
 class LastStage(torch.nn.Module):
     """A detection backbone's stage-4 output, where the plugins sit."""
 
@@ -127,6 +142,7 @@ class LastStage(torch.nn.Module):
         return self.backbone(x)[-1]
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize('exporter', EXPORTERS)
 @pytest.mark.parametrize('config', [
     'srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py',
@@ -194,6 +210,7 @@ MMDEPLOY_OVERRIDES = {
 }
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize('config', ['configs/sr_r50_cityscapes.py',
                                     'configs/isa_r50_cityscapes.py'])
 def test_mmdeploy_torch2onnx_gives_the_pytorch_logits(repo_root, tmp_path,
@@ -252,6 +269,7 @@ print(worst)
 """
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize('disable, right', [('', True), ('mmdeploy', False)])
 def test_mmdeploy_sdpa_rewrite_follows_torch(disable, right):
     """mmdeploy's default rewrite of F.scaled_dot_product_attention divides

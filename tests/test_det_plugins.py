@@ -12,6 +12,8 @@ import torch
 from mmengine.config import Config
 from torch.nn.modules.batchnorm import _BatchNorm
 
+pytestmark = pytest.mark.stack  # the heads and plugins run on every stack
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = [
     'srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py',

@@ -74,6 +74,7 @@ def trained(request, repo_root, data_root, seg_sample, tmp_path_factory):
     return head, work_dir, metrics
 
 
+@pytest.mark.stack
 def test_trains_and_evaluates_miou(trained):
     head, work_dir, metrics = trained
     assert 0.0 <= metrics['mIoU'] <= metrics['mAcc'] <= 100.0
@@ -85,6 +86,7 @@ def test_trains_and_evaluates_miou(trained):
                for k in state)
 
 
+@pytest.mark.stack
 def test_resumes_from_checkpoint(trained, repo_root, data_root, seg_sample,
                                  tmp_path_factory):
     head, work_dir, _ = trained
@@ -103,6 +105,7 @@ def test_resumes_from_checkpoint(trained, repo_root, data_root, seg_sample,
     assert resumed['meta']['iter'] == 3
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize('trained', ['isa'], indirect=True)
 def test_mim_test_with_the_checkpoint(trained, repo_root, data_root,
                                       seg_sample, tmp_path):
@@ -125,6 +128,22 @@ def test_mim_test_with_the_checkpoint(trained, repo_root, data_root,
         metrics = json.load(f)
     for key in ('aAcc', 'mIoU', 'mAcc'):
         assert metrics[key] == pytest.approx(trained_metrics[key], abs=0.01)
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize('head', sorted(CONFIGS))
+def test_mim_train_two_iterations(head, repo_root, data_root, seg_sample,
+                                  tmp_path):
+    """``mim train mmseg`` with this interpreter's mim, as a user runs it."""
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    cmd = [mim, 'train', 'mmseg', CONFIGS[head], '--work-dir', str(tmp_path),
+           '--cfg-options', *seg_sample.as_cli(seg_sample.overrides(data_root,
+                                                                    2))]
+    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
+                            text=True, timeout=400)
+    assert result.returncode == 0, output_tail(result)
+    assert osp.isfile(osp.join(tmp_path, 'iter_2.pth'))
+    assert 'mIoU' in result.stdout + result.stderr
 
 
 def free_port():

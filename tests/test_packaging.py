@@ -13,7 +13,6 @@ setting to the one-image sample, and ``iter_40000`` becomes ``iter_2``.
 import os
 import os.path as osp
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -24,8 +23,6 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 TESTED = '<!-- tested: tests/test_packaging.py runs this block -->'
-NOT_SHIPPED = ('.git', '.venv', 'build', 'dist', 'work_dirs', 'data',
-               '*.egg-info', '__pycache__', '.pytest_cache', '.dist_test')
 
 
 def marked_blocks(path):
@@ -42,18 +39,6 @@ def run(cmd, cwd, env=None, timeout=600):
     assert result.returncode == 0, (
         f'{cmd}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}')
     return result
-
-
-@pytest.fixture(scope='module')
-def wheel(repo_root, tmp_path_factory):
-    work = tmp_path_factory.mktemp('wheel')
-    source = work / 'src'
-    shutil.copytree(repo_root, source,
-                    ignore=shutil.ignore_patterns(*NOT_SHIPPED))
-    run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-         '--no-build-isolation', '-w', str(work), str(source)], cwd=work)
-    (path, ) = work.glob('mmctx-*.whl')
-    return path
 
 
 def test_wheel_ships_configs_tools_and_the_scope_hook(wheel, repo_root):

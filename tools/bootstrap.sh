@@ -21,23 +21,12 @@ T0=$SECONDS
 step() { printf '\n[bootstrap %4ds] %s\n' "$((SECONDS - T0))" "$*"; }
 pipi() { "$PY" -m pip install --progress-bar off "$@"; }
 
-want_stamp() { cat "$ROOT/tools/bootstrap.sh" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1; }
-
-verify_stack() {
-  "$PY" - <<'PY'
-import torch
-import mmcv, mmdet, mmengine, mmseg
-from mmcv.ops import RoIAlign, nms
-boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
-_, keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), iou_threshold=0.5)
-assert keep.tolist() == [0, 2], keep
-rois = torch.tensor([[0., 0., 0., 4., 4.]])
-out = RoIAlign((2, 2), 1.0, 0)(torch.ones(1, 1, 8, 8), rois)
-assert torch.allclose(out, torch.ones_like(out)), out
-print(f'torch {torch.__version__}, mmcv {mmcv.__version__} (ops OK), mmengine '
-      f'{mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}')
-PY
+want_stamp() {
+  cat "$ROOT/tools/bootstrap.sh" "$ROOT/setup.py" "$ROOT/tools/verify_stack.py" \
+    | sha256sum | cut -d' ' -f1
 }
+
+verify_stack() { "$PY" "$ROOT/tools/verify_stack.py"; }
 
 if [[ -x "$PY" && -f "$STAMP" && "$(cat "$STAMP")" == "$(want_stamp)" ]]; then
   step "reusing $VENV (stamp current); verifying"

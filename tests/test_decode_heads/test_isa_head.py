@@ -13,6 +13,8 @@ import mmctx  # noqa: F401  (registers mmctx.ISAHead)
 from mmctx.models.decode_heads import ISAHead
 from mmctx.models.layers.interlaced_attention import ISAModule
 
+pytestmark = pytest.mark.stack  # the heads and plugins run on every stack
+
 MMSEG_ISANET_BASE = osp.join(
     osp.dirname(mmseg.__file__), '.mim', 'configs', '_base_', 'models',
     'isanet_r50-d8.py')

@@ -10,6 +10,8 @@ import mmctx  # noqa: F401  (registers mmctx.SRHead)
 from mmctx.models.decode_heads import SRHead
 from mmctx.models.layers.squeeze_reasoning import SRBlock
 
+pytestmark = pytest.mark.stack  # the heads and plugins run on every stack
+
 IN_CHANNELS, CHANNELS, NUM_CLASSES = 12, 16, 5
 
 

@@ -393,6 +393,21 @@ def test_bf16_autocast_on_cpu_is_finite_and_close_to_fp32(reasoning):
         assert torch.isfinite(param.grad).all()
 
 
+def _cpu_has_fp16_conv():
+    try:
+        torch.nn.functional.conv2d(torch.ones(1, 1, 1, 1).half(),
+                                   torch.ones(1, 1, 1, 1).half())
+    except RuntimeError:  # torch 2.1: "slow_conv2d_cpu" not implemented
+        return False
+    return True
+
+
+needs_fp16_conv = pytest.mark.skipif(
+    not _cpu_has_fp16_conv(),
+    reason=f'torch {torch.__version__} has no float16 convolution on the CPU')
+
+
+@needs_fp16_conv
 def test_fp16_mean_stays_finite_where_the_sum_overflows():
     x = 8 * inputs(1, 16, 64, 64)
     blocks = {
@@ -410,7 +425,9 @@ def test_fp16_mean_stays_finite_where_the_sum_overflows():
     assert not torch.isfinite(out_sum).all()
 
 
-@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize(
+    'dtype', [pytest.param(torch.float16, marks=needs_fp16_conv),
+              torch.bfloat16])
 def test_low_precision_weights_and_inputs(dtype):
     block = randomised(tiny_block(zero_init=False))
     x = inputs(2, 16, 13, 17)
