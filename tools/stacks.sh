@@ -29,21 +29,19 @@ export MAX_JOBS="${MAX_JOBS:-$(nproc)}" PIP_DISABLE_PIP_VERSION_CHECK=1
 EXTRA=(ftfy regex "pycocotools>=2.0.9" panopticapi-lite onnx onnxruntime onnxscript pytest
        click colorama model-index pandas rich tabulate requests
        aenum multiprocess dill prettytable terminaltables)
+# OpenMMLab's own packages, unless the stack says otherwise
+MMCV="mmcv==2.1.0"
+STACK=("mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2")
+NO_DEPS=("openmim==0.3.9" "mmdeploy==1.3.1")
 case "$NAME" in
   legacy)
     PYVER=3.11
     TORCH=("torch==2.1.2" "torchvision==0.16.2")
-    CONSTRAINTS=("numpy<2" "opencv-python<4.12" "setuptools<70")
-    MMCV="mmcv==2.1.0"
-    STACK=("mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2")
-    NO_DEPS=("openmim==0.3.9" "mmdeploy==1.3.1") ;;
+    CONSTRAINTS=("numpy<2" "opencv-python<4.12" "setuptools<70") ;;
   newest)
     PYVER=3.11
     TORCH=(torch torchvision)
-    CONSTRAINTS=("numpy<2" "setuptools<80.9")
-    MMCV="mmcv==2.1.0"
-    STACK=("mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2")
-    NO_DEPS=("openmim==0.3.9" "mmdeploy==1.3.1") ;;
+    CONSTRAINTS=("numpy<2" "setuptools<80.9") ;;
   onedl)
     PYVER=3.12
     TORCH=(torch torchvision)

@@ -156,6 +156,7 @@ def test_state_round_trips_every_generator():
 
 
 @pytest.mark.e2e
+@pytest.mark.stack
 def test_sigkill_then_resume_is_bit_identical(repo_root, data_root,
                                               tmp_path):
     options = overrides(data_root)
