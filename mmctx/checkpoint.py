@@ -114,9 +114,58 @@ def allowed_by_name() -> Dict[str, object]:
 
 
 def trusting() -> bool:
-    """Whether checkpoints are loaded with ``weights_only=False``."""
-    return (getattr(_trusted, 'depth', 0) > 0
-            or os.environ.get(TRUST_ENV, '') not in ('', '0'))
+    """Whether checkpoints are loaded with ``weights_only=False``: inside
+    :func:`trusted_checkpoints`, or with ``MMCTX_TRUST_CHECKPOINTS=1``.
+
+    The variable takes one spelling of yes, ``1``; unset or empty means no.
+    Any other value is refused: ``false`` or ``0`` would otherwise be read
+    as one or the other by guess."""
+    if getattr(_trusted, 'depth', 0) > 0:
+        return True
+    value = os.environ.get(TRUST_ENV, '')
+    if value not in ('', '1'):
+        raise ValueError(
+            f'{TRUST_ENV}={value!r} is not understood: set it to 1 to load '
+            'every checkpoint with weights_only=False (only files you '
+            'trust), or unset it')
+    return value == '1'
+
+
+class CorruptCheckpointError(ValueError):
+    """A file that is not a checkpoint torch.save wrote: empty, truncated,
+    or another format."""
+
+
+# torch.save's two formats: a zip archive, or (before torch 1.6,
+# _use_new_zipfile_serialization=False) pickles after a protocol-2 magic
+# number
+_ZIP_MAGIC = b'PK\x03\x04'
+_LEGACY_MAGIC = b'\x80\x02\x8a\x0a' + (0x1950a86a20f9469cfc6c).to_bytes(
+    10, 'little')
+
+
+def _check_format(f, source: str) -> None:
+    """Raise :class:`CorruptCheckpointError` naming ``source`` when ``f`` (a
+    path, or a seekable file) starts like neither of torch.save's
+    formats."""
+    if isinstance(f, (str, os.PathLike)):
+        if not os.path.isfile(f):
+            return  # torch.load's own FileNotFoundError names it
+        with open(f, 'rb') as stream:
+            head = stream.read(len(_LEGACY_MAGIC))
+    elif hasattr(f, 'seekable') and f.seekable():
+        position = f.tell()
+        head = f.read(len(_LEGACY_MAGIC))
+        f.seek(position)
+    else:
+        return
+    if not head:
+        raise CorruptCheckpointError(f'{source!r} is empty: not a checkpoint')
+    if not (head.startswith(_ZIP_MAGIC) or head == _LEGACY_MAGIC):
+        raise CorruptCheckpointError(
+            f'{source!r} is not a checkpoint written by torch.save (neither '
+            f'its zip format nor its legacy one; it starts with {head[:8]!r})'
+            ': a corrupt or truncated download, or another file')
 
 
 @contextlib.contextmanager
@@ -165,15 +214,33 @@ def allowlist_pickle_module() -> types.ModuleType:
 def _refusing_unsafe_globals(source):
     try:
         yield
+    except EOFError as error:
+        raise CorruptCheckpointError(
+            f'{source!r} ends early: a truncated checkpoint') from error
+    except RuntimeError as error:
+        # torch's own words for a damaged zip archive or legacy file
+        if not any(words in str(error) for words in (
+                'PytorchStreamReader', 'might be corrupted')):
+            raise
+        raise CorruptCheckpointError(
+            f'{source!r} is a corrupt or truncated checkpoint (torch: '
+            f'{_first_line(error)})') from error
     except pickle.UnpicklingError as error:
         found = re.search(r'GLOBAL ([\w.]+)', str(error))
-        offending = found.group(1) if found else 'an object'
+        # an object that is not a plain global: say what torch refused
+        offending = found.group(1) if found else \
+            f'what the unpickler refused ({_first_line(error)})'
         raise UnsafeCheckpointError(
             f'Refused to load {source!r}: it pickles {offending}, which is '
             'not among the globals OpenMMLab checkpoints need, and unpickling '
             'it could run arbitrary code. If you trust this file, load it '
             f'with {TRUST_ENV}=1 in the environment or inside '
             '`with mmctx.checkpoint.trusted_checkpoints():`.') from error
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def load(f, *args, safe_globals: Optional[bool] = None, **kwargs):
@@ -191,6 +258,7 @@ def load(f, *args, safe_globals: Optional[bool] = None, **kwargs):
     if safe_globals is None:
         safe_globals = HAS_SAFE_GLOBALS
     source = f if isinstance(f, str) else 'a stream'
+    _check_format(f, source)
     with _refusing_unsafe_globals(source):
         if safe_globals:
             with torch.serialization.safe_globals(allowed_globals()):

@@ -152,6 +152,24 @@ def test_bad_arguments_are_named(benchmark, capsys):
     assert '--plot' in capsys.readouterr().err
 
 
+@pytest.mark.parametrize('argv, message', [
+    (['--threads', '0'], "--threads: must be a positive int, got 0"),
+    (['--threads', '-1'], "--threads: must be a positive int, got -1"),
+    (['--repeats', '-2'], "--repeats: must be a positive int, got -2"),
+    (['--warmup', '-1'], "--warmup: must be >= 0, got -1"),
+    (['--input', '0', '16', '16'], "--input: must be a positive int, got 0"),
+    (['--json', '/nonexistent/r.json'], "--json: cannot write "
+     "'/nonexistent/r.json': no folder '/nonexistent'"),
+])
+def test_bad_numbers_and_paths_are_refused_before_the_run(benchmark, capsys,
+                                                          argv, message):
+    """--threads 0 used to be ignored; the others gave tracebacks, the
+    unwritable --json one after the whole run."""
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(['isa-fig1', *argv])
+    assert message in capsys.readouterr().err
+
+
 def test_cpu_model_reads_lscpu_and_falls_back(monkeypatch):
     import subprocess
 

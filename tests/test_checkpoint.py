@@ -81,20 +81,52 @@ def test_trusted_opt_in_loads_it(tmp_path):
 
 
 def test_trust_environment_variable(tmp_path):
+    """One spelling of yes; unset or empty is no; anything else is refused
+    loudly (``false`` used to mean yes: the payload ran)."""
     path, marker = save_malicious(tmp_path)
     code = textwrap.dedent(f"""
         import mmctx
         from mmengine.runner import CheckpointLoader
         CheckpointLoader.load_checkpoint({path!r}, map_location='cpu')
     """)
-    for trust, loads in (('1', True), ('0', False)):
+    cases = [('1', 'loads'), ('', 'UnsafeCheckpointError'), (None,
+             'UnsafeCheckpointError')] + [
+        (value, f"{TRUST_ENV}={value!r} is not understood")
+        for value in ('false', '0', 'yes', 'True', ' 1')]
+    for trust, outcome in cases:
+        env = {k: v for k, v in os.environ.items() if k != TRUST_ENV}
+        if trust is not None:
+            env[TRUST_ENV] = trust
         result = subprocess.run([sys.executable, '-c', code],
                                 capture_output=True, text=True, timeout=120,
-                                env={**os.environ, TRUST_ENV: trust})
-        assert (result.returncode == 0) == loads, result.stderr
-        assert marker.exists() == loads
-        assert loads or 'UnsafeCheckpointError' in result.stderr
+                                env=env)
+        loads = outcome == 'loads'
+        assert (result.returncode == 0) == loads, (trust, result.stderr)
+        assert marker.exists() == loads, trust
+        assert loads or outcome in result.stderr, (trust, result.stderr)
         marker.unlink(missing_ok=True)
+
+
+@pytest.mark.usefixtures('mechanism')
+@pytest.mark.parametrize('content, message', [
+    (b'', 'is empty: not a checkpoint'),
+    (os.urandom(256), 'not a checkpoint written by torch.save'),
+    (b'<html>404 Not Found</html>', "starts with b'<html>40'"),
+    ('truncated', 'corrupt or truncated checkpoint'),
+    ('truncated legacy', 'corrupt or truncated checkpoint'),
+])
+def test_a_file_that_is_no_checkpoint_is_named_so(tmp_path, content,
+                                                  message):
+    """Not reported as unsafe with advice to trust it."""
+    path = tmp_path / 'bad.pth'
+    if isinstance(content, str):  # half of a real checkpoint
+        torch.save(dict(state_dict=torch.nn.Linear(20, 30).state_dict()),
+                   path, _use_new_zipfile_serialization='legacy' not in
+                   content)
+        content = path.read_bytes()[:len(path.read_bytes()) // 2]
+    path.write_bytes(content)
+    with pytest.raises(checkpoint.CorruptCheckpointError, match=message):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
 
 
 @pytest.mark.usefixtures('mechanism')

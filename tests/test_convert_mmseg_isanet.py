@@ -83,6 +83,28 @@ def test_checkpoint_records_the_head_options(converted):
         value_bias=True, mask_padding=False)
 
 
+@pytest.mark.parametrize('option, value', [('mask_padding', True),
+                                           ('value_bias', False)])
+def test_loading_into_a_head_with_other_options_is_refused(converted, option,
+                                                           value):
+    """It used to load strictly with the default mask_padding=True and give
+    other logits (7% of the labels changed at 6x7 features)."""
+    options = dict(value_bias=True, mask_padding=False)
+    options[option] = value
+    head = MODELS.build(dict(
+        type='mmctx.ISAHead', in_channels=2048, channels=512,
+        isa_channels=256, num_classes=19, **options))
+    checkpoint = torch.load(converted[2], map_location='cpu')
+    state = checkpoint['state_dict']
+    assert state._metadata['decode_head']['mmctx_options'] == dict(
+        value_bias=True, mask_padding=False)
+    model = torch.nn.Module()
+    model.decode_head = head
+    with pytest.raises(ValueError, match=f'{option}={not value!r}.*set '
+                       f'model.decode_head.{option}={not value!r}'):
+        load_checkpoint(model, converted[2], map_location='cpu')
+
+
 def test_rejects_a_checkpoint_of_another_head(load_tool):
     converter = load_tool('convert_mmseg_isanet')
     with pytest.raises(KeyError, match='ISANet'):

@@ -98,6 +98,7 @@ def test_quick_demo_writes_the_report(repo_root, tmp_path):
     (['--threads', '-1'], '--threads must be positive'),
     (['--num-show', '0'], '--num-show must be positive'),
     (['--methods', 'pspnet'], "invalid choice: 'pspnet'"),
+    (['--work-dir', __file__], 'is a file, not a folder'),
 ])
 def test_bad_arguments_are_named(load_tool, capsys, argv, message):
     with pytest.raises(SystemExit):

@@ -23,3 +23,11 @@ def test_bad_shape_is_named(load_tool, shape, capsys):
     with pytest.raises(SystemExit):
         load_tool('get_flops').parse_args(['x.py', '--shape', *shape])
     assert '--shape' in capsys.readouterr().err
+
+
+def test_a_detection_config_is_refused_by_name(load_tool, repo_root):
+    config = osp.join(repo_root, 'configs/srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py')
+    with pytest.raises(SystemExit) as exit_:
+        load_tool('get_flops').main([config, '--shape', '64'])
+    assert "builds 'MaskRCNN'" in str(exit_.value.code)
+    assert 'segmentation configs' in str(exit_.value.code)

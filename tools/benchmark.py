@@ -86,6 +86,7 @@ import torch
 import torch.nn as nn
 
 from mmctx.analysis import count_flops, cpu_model
+from mmctx.cli import non_negative_int, positive_int, writable_file
 
 MB = 2.0**20
 HEAD_CHANNELS = 512  # every head preset reduces to 512 channels (both papers)
@@ -991,7 +992,7 @@ def parse_args(argv=None):
         'ISA and the mmcv/mmseg context modules, side by side.')
     parser.add_argument('preset', choices=sorted(PRESETS))
     parser.add_argument(
-        '--input', type=int, nargs=3, metavar=('C', 'H', 'W'),
+        '--input', type=positive_int, nargs=3, metavar=('C', 'H', 'W'),
         help="override the preset's input (for 'scaling': C and the "
         'largest size)')
     parser.add_argument(
@@ -1012,14 +1013,17 @@ def parse_args(argv=None):
     parser.add_argument(
         '--dtype', nargs='+', choices=('fp32', 'bf16'), default=['fp32'],
         help='fp32 and/or bf16 autocast, measured in one run (default fp32)')
-    parser.add_argument('--warmup', type=int, help='untimed runs')
-    parser.add_argument('--repeats', type=int, help='timed runs (median)')
-    parser.add_argument('--threads', type=int,
+    parser.add_argument('--warmup', type=non_negative_int,
+                        help='untimed runs')
+    parser.add_argument('--repeats', type=positive_int,
+                        help='timed runs (median)')
+    parser.add_argument('--threads', type=positive_int,
                         help='torch.set_num_threads (default: torch default)')
     parser.add_argument('--device', default='cpu',
                         help="'cpu' or 'cuda[:i]'")
-    parser.add_argument('--json', metavar='PATH', help='write the results')
-    parser.add_argument('--plot', metavar='PATH.png',
+    parser.add_argument('--json', metavar='PATH', type=writable_file,
+                        help='write the results')
+    parser.add_argument('--plot', metavar='PATH.png', type=writable_file,
                         help="'scaling' only: FLOPs/memory/latency plot")
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
@@ -1040,7 +1044,7 @@ def main(argv=None) -> Dict:
     args = parse_args(argv)
     preset = PRESETS[args.preset]
     device = torch.device(args.device)
-    if args.threads:
+    if args.threads is not None:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     warmup = args.warmup if args.warmup is not None else (0 if args.quick

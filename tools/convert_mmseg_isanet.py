@@ -19,7 +19,9 @@ What changes under ``decode_head.`` (everything else is copied as is):
   (input ``[x, context]``)
 
 The fusion conv's input channels are swapped (halves exchanged) because the
-two heads concatenate in opposite orders.
+two heads concatenate in opposite orders. The two options are recorded in the
+state dict's metadata for ``decode_head``: loading it into an
+``mmctx.ISAHead`` with other values is refused, naming the option.
 """
 import argparse
 from collections import OrderedDict
@@ -29,6 +31,7 @@ import torch
 from mmengine.runner import CheckpointLoader
 
 import mmctx  # noqa: F401  (compat: mmengine checkpoints load on torch>=2.6)
+from mmctx.models.decode_heads.isa_head import OPTIONS_KEY
 
 HEAD = 'decode_head.'
 STAGE = HEAD + 'isa_module.stages.0.'
@@ -79,6 +82,10 @@ def convert_state_dict(
         if key == FUSE_OLD + 'conv.weight':
             value = swap_concat_halves(value)
         converted[new_key] = value
+    # the options travel with the weights: mmctx.ISAHead refuses to load
+    # them with other values (its per-module state-dict metadata)
+    converted._metadata = OrderedDict(
+        {HEAD[:-1]: {OPTIONS_KEY: dict(HEAD_OPTIONS)}})
     return converted
 
 

@@ -40,6 +40,7 @@ from mmengine.runner import Runner
 from mmseg.evaluation import IoUMetric
 
 from mmctx.analysis import count_flops, cpu_model
+from mmctx.cli import folder_to_create
 from mmctx.datasets import ContextCuesDataset
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -61,6 +62,7 @@ def parse_args(argv=None):
         description='Train FCN, SR and ISA heads side by side on the '
         'synthetic Context Cues dataset and write a report.')
     parser.add_argument('--work-dir', default='work_dirs/demo',
+                        type=folder_to_create,
                         help='where the report, pictures and runs go')
     parser.add_argument('--data-root', default='data/context_cues',
                         help='cache folder of the generated dataset')

@@ -28,6 +28,7 @@ from mmseg.structures import SegDataSample
 
 import mmctx  # noqa: F401
 from mmctx.analysis import flop_analyzer
+from mmctx.deployment import check_segmentor_config
 
 
 def parse_args(argv=None):
@@ -55,6 +56,10 @@ def load_config(path: str, cfg_options=None) -> Config:
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    try:
+        check_segmentor_config(cfg, path)
+    except ValueError as error:
+        sys.exit(f'error: {error}')
     return cfg
 
 

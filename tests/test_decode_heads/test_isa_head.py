@@ -146,6 +146,42 @@ def test_bad_arguments():
         build_head(fusion='sum')
 
 
+@pytest.mark.parametrize('kwargs, error, message', [
+    (dict(channels=0), ValueError, 'channels must be a positive int, but got 0'),
+    (dict(isa_channels=0), ValueError,
+     'isa_channels must be a positive int, but got 0'),
+    (dict(down_factor=(8.0, 8.0)), ValueError,
+     r'down_factor must be .*got \(8.0, 8.0\)'),
+    (dict(mask_padding='False'), TypeError,
+     "mask_padding must be True or False, but got 'False'"),
+    (dict(fused_attn=1), TypeError, 'fused_attn must be True or False'),
+    (dict(dropout_ratio='0.1'), ValueError, 'dropout_ratio must be a number'),
+])
+def test_errors_name_the_head_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        build_head(**kwargs)
+
+
+def test_small_features_equal_the_down_factor_clipped():
+    """Features smaller than the down factor (a thin strip): the head gives
+    what the clipped down factor gives."""
+    head = randomize(build_head(down_factor=(8, 8))).eval()
+    clipped = randomize(build_head(down_factor=(5, 8))).eval()
+    x = torch.randn(1, IN_CHANNELS, 5, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(head([x]), clipped([x]))
+
+
+def test_bare_pair_is_one_down_factor():
+    """(8, 8) is one factor for the head and for ISAModule alike (the module
+    used to build two stages of down factor 8)."""
+    assert len(build_head(down_factor=(8, 8)).isa_module.stages) == 1
+    module = ISAModule(16, 8, 16, down_factors=(8, 8))
+    assert module.down_factors == [(8, 8)]
+    module = ISAModule(16, 8, 16, down_factors=((8, 8), (4, 2)))
+    assert module.down_factors == [(8, 8), (4, 2)]
+
+
 def test_multi_level_inputs_and_align_corners():
     head = randomize(build_head(
         in_channels=[4, 8], in_index=[0, 1],

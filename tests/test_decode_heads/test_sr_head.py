@@ -102,6 +102,28 @@ def test_bad_arguments():
         build_head(reasoning='graph')
 
 
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(channels=0), 'channels must be a positive int, but got 0'),
+    (dict(ratio=3), 'ratio=3 must divide channels=16'),
+    (dict(ratio=2, num_nodes=3), r'num_nodes=3 .*\(channels / ratio = 8\)'),
+    (dict(ghp_projections=1.0), r'ghp_projections must be one of \(1, 2\), '
+     'but got 1.0'),
+    (dict(dropout_ratio='0.1'), "dropout_ratio must be a number in \\[0, 1\\), "
+     "but got '0.1'"),
+])
+def test_errors_name_the_head_argument(kwargs, message):
+    """Checked before anything is built; named as the head's config writes
+    them (the block calls ``channels`` in_channels)."""
+    with pytest.raises(ValueError, match=message):
+        build_head(**kwargs)
+
+
+def test_empty_batch():
+    block = SRBlock(16, num_nodes=4).eval()
+    x = torch.randn(0, 16, 5, 6)
+    assert block(x).shape == (0, 16, 5, 6)
+
+
 def test_multi_level_inputs_and_align_corners():
     head = randomize(build_head(
         in_channels=[4, 8], in_index=[0, 1],

@@ -16,7 +16,8 @@ import torch
 
 import mmctx  # noqa: F401
 from mmctx.checkpoint import load
-from mmctx.engine.hooks.random_state_hook import (get_random_state,
+from mmctx.engine.hooks.random_state_hook import (_unusable,
+                                                  get_random_state,
                                                   set_random_state)
 
 CONFIG = 'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'
@@ -185,15 +186,41 @@ def test_sigkill_then_resume_is_bit_identical(repo_root, data_root,
     assert len(diverged) > 50
 
 
+def malformed_states():
+    good = get_random_state()
+    short_keys = dict(good, python=dict(good['python'],
+                                        keys=good['python']['keys'][:10]))
+    bad_torch = dict(good, torch=torch.zeros(3, dtype=torch.uint8))
+    return {'a string': 'random', 'python keys cut short': [short_keys],
+            'a torch state of 3 bytes': [bad_torch], 'not dicts': [1, 2]}
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('case', sorted(malformed_states()))
+def test_malformed_state_is_found_and_the_current_one_kept(case):
+    before = get_random_state()
+    problem = _unusable(malformed_states()[case])
+    assert problem, case
+    after = get_random_state()
+    assert torch.equal(before['torch'], after['torch'])
+    assert torch.equal(before['python']['keys'], after['python']['keys'])
+    assert _unusable([get_random_state()]) is None
+
+
 @pytest.mark.e2e
-def test_checkpoint_without_random_state_resumes_with_a_warning(
-        repo_root, data_root, tmp_path):
+@pytest.mark.parametrize('state, warning', [
+    (None, 'holds no random state'),
+    ('random', 'malformed random state (expected a list of dicts')])
+def test_checkpoint_without_a_usable_random_state_resumes_with_a_warning(
+        repo_root, data_root, tmp_path, state, warning):
     options = overrides(data_root, **{'train_cfg.max_iters': 2,
                                       'param_scheduler.0.end': 2})
     first, result = train(repo_root, tmp_path, 'first', options)
     assert result.returncode == 0, tail(result)
     checkpoint = load(osp.join(first, 'iter_2.pth'))
     del checkpoint['random_state']
+    if state is not None:
+        checkpoint['random_state'] = state
     stock = osp.join(tmp_path, 'stock.pth')
     torch.save(checkpoint, stock)
     resumed, result = train(
@@ -201,7 +228,7 @@ def test_checkpoint_without_random_state_resumes_with_a_warning(
         dict(options, resume=True, load_from=stock,
              **{'train_cfg.max_iters': 3, 'param_scheduler.0.end': 3}))
     assert result.returncode == 0, tail(result)
-    assert 'holds no random state' in result.stdout + result.stderr
+    assert warning in result.stdout + result.stderr
     assert osp.isfile(osp.join(resumed, 'iter_3.pth'))
 
 

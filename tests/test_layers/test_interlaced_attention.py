@@ -72,9 +72,10 @@ def naive_grouped_attention(unit, query, key, value, groups, real=None):
     context = value.new_zeros(value.shape)
     for members in groups:
         rows, cols = (torch.tensor(c) for c in zip(*members))
-        keep = real[rows, cols] if real is not None else None
-        if keep is None or not keep.any():
-            keep = torch.ones(len(members), dtype=torch.bool)
+        keep = real[rows, cols] if real is not None else \
+            torch.ones(len(members), dtype=torch.bool)
+        assert keep.any(), f'a group without a real position: {members}'
+
         q = query[:, :, rows, cols].transpose(1, 2)
         k = key[:, :, rows[keep], cols[keep]].transpose(1, 2)
         v = value[:, :, rows[keep], cols[keep]].transpose(1, 2)
@@ -86,9 +87,11 @@ def naive_grouped_attention(unit, query, key, value, groups, real=None):
 def naive_isa(isa, x):
     """ISA with mask_padding=True, by its definition: the first step
     projects the real positions, pads zeros (queries of padded positions are
-    zero) and excludes padded keys; the second step runs on the padded grid."""
+    zero) and excludes padded keys; the second step runs on the padded grid.
+    The down factor is clipped to the map."""
     n, _, h, w = x.shape
     (dh, dw), (first, second) = isa.down_factor, isa.order.split('_')
+    dh, dw = min(dh, h), min(dw, w)
     hp, wp = -(-h // dh) * dh, -(-w // dw) * dw
     top, left = (hp - h) // 2, (wp - w) // 2
     real = torch.zeros(hp, wp, dtype=torch.bool)
@@ -155,11 +158,62 @@ def test_matches_naive_group_loops(order, size, down_factor):
     """Divisible sizes: the permutations of paper Fig. 5. Other sizes: the
     definition of mask_padding=True (no padded key in the first step, zero
     queries at padded positions, no input padding anywhere, so the output
-    cannot depend on the padding); (5, 6) with (8, 8) has long-range groups
-    made of padding only."""
+    cannot depend on the padding); (5, 6) is smaller than (8, 8): the down
+    factor is clipped to it."""
     isa = build_isa(down_factor=down_factor, order=order)
     x = torch.randn(2, 6, *size)
     torch.testing.assert_close(isa(x), naive_isa(isa, x))
+
+
+def clipped_copy(module, size):
+    """``module`` with every down factor clipped to ``size``, same weights."""
+    clipped = copy.deepcopy(module)
+    for m in clipped.modules():
+        if isinstance(m, InterlacedSparseAttention):
+            m.down_factor = tuple(min(d, s) for d, s in zip(m.down_factor,
+                                                            size))
+    return clipped
+
+
+SMALL_MAPS = [((5, 8), (8, 8)), ((3, 20), (8, 8)), ((12, 2), (4, 6)),
+              ((1, 1), (8, 8))]
+
+
+@pytest.mark.parametrize('fused_attn', [True, False])
+@pytest.mark.parametrize('order', ['long_short', 'short_long'])
+@pytest.mark.parametrize('size,down_factor', SMALL_MAPS)
+def test_a_map_smaller_than_the_down_factor_equals_it_clipped(
+        size, down_factor, order, fused_attn):
+    """Padding a 5x8 map to (8, 8) left long-range groups without a real
+    position, whose out_project(0) the second step spread to every real
+    position (38% relative difference)."""
+    isa = build_isa(down_factor=down_factor, order=order,
+                    fused_attn=fused_attn)
+    x = torch.randn(2, 6, *size)
+    expected = clipped_copy(isa, size)(x)
+    torch.testing.assert_close(isa(x), expected, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(isa(x), naive_isa(isa, x))
+
+
+@pytest.mark.parametrize('size,down_factor', SMALL_MAPS[:2])
+def test_plugin_and_module_on_small_maps_equal_them_clipped(size,
+                                                            down_factor):
+    x = torch.randn(2, 32, *size)
+    block = randomise(ISABlock(32, down_factor=down_factor)).eval()
+    torch.testing.assert_close(block(x), clipped_copy(block, size)(x),
+                               rtol=1e-6, atol=1e-6)
+    module = randomise(ISAModule(32, 8, 16, down_factors=(down_factor,
+                                                          (2, 2)))).eval()
+    torch.testing.assert_close(module(x), clipped_copy(module, size)(x),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_unmasked_small_map_pads_like_mmseg():
+    """mask_padding=False keeps the public code's padding: the result is not
+    the clipped one (it is mmseg's, checked in the head tests)."""
+    isa = build_isa(down_factor=(8, 8), mask_padding=False)
+    x = torch.randn(1, 6, 5, 8)
+    assert not torch.allclose(isa(x), clipped_copy(isa, (5, 8))(x))
 
 
 @pytest.mark.parametrize('value_channels', [4, 5])  # CPU: fused | math SDPA
@@ -455,6 +509,12 @@ def test_bad_down_factor_error_names_the_value_written(down_factor):
     with pytest.raises(ValueError) as error:
         ISABlock(8, down_factor=down_factor)
     assert str(error.value).endswith(f'got {down_factor!r}')
+
+
+def test_reduction_larger_than_the_channels_is_refused():
+    with pytest.raises(ValueError, match='reduction=8 leaves no channel of '
+                       'in_channels=4'):
+        ISABlock(4, reduction=8)
 
 
 def test_wrong_input_channels_raise_value_error():

@@ -51,6 +51,26 @@ def set_random_state(state: Dict) -> None:
             torch.cuda.set_rng_state_all(cuda_states)
 
 
+def _unusable(states) -> Optional[str]:
+    """Why ``states`` (a checkpoint's ``random_state``) cannot be restored,
+    or None. Checked by restoring this rank's entry once and putting the
+    current state back, so it is checked before the data skip, by the same
+    code that will restore it."""
+    if not isinstance(states, (list, tuple)) or not all(
+            isinstance(s, dict) for s in states):
+        return f'expected a list of dicts, got {type(states).__name__}'
+    if get_rank() >= len(states):
+        return None  # written by fewer ranks: the caller says so
+    current = get_random_state()
+    try:
+        set_random_state(states[get_rank()])
+    except Exception as error:  # any malformation: not a bug of ours
+        return f'{type(error).__name__}: {error}'
+    finally:
+        set_random_state(current)
+    return None
+
+
 class _RestoreAfterSkip:
     """Stands in for ``IterBasedTrainLoop.dataloader_iterator`` on resume.
 
@@ -201,6 +221,14 @@ class RandomStateHook(Hook):
             runner.logger.warning(
                 'The resumed checkpoint holds no random state (written '
                 'without RandomStateHook): training continues, but dropout '
+                'and random augmentation will differ from a run that was '
+                'never interrupted.')
+            return None
+        problem = _unusable(states)
+        if problem:
+            runner.logger.warning(
+                f'The resumed checkpoint holds a malformed random state '
+                f'({problem}): training continues without it, but dropout '
                 'and random augmentation will differ from a run that was '
                 'never interrupted.')
             return None

@@ -1,29 +1,18 @@
 """ISANet decode head: interlaced sparse self-attention on a dilated FCN."""
-from typing import List, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from mmctx.registry import MODELS
-from ..layers.interlaced_attention import ISAModule
+from ..layers._checks import check_positive_int
+from ..layers.interlaced_attention import ISAModule, as_down_factors
+from ._checks import check_decode_head_args
 
 DownFactor = Union[int, Sequence[int]]
-
-
-def _as_down_factors(
-        down_factor: Union[DownFactor, Sequence[DownFactor]]) -> List:
-    """mmseg's single ``(d_h, d_w)`` (or ``d``) -> ``[(d_h, d_w)]``; a
-    sequence of such factors (openseg's ``down_factors``) stays a list. The
-    values are validated by :class:`ISAModule`."""
-    if isinstance(down_factor, int) or (
-            isinstance(down_factor, (tuple, list))
-            and all(isinstance(d, int) for d in down_factor)):
-        return [down_factor]
-    if isinstance(down_factor, (tuple, list)):
-        return list(down_factor)
-    raise ValueError('down_factor must be an int, a pair (d_h, d_w) or a '
-                     f'sequence of pairs, got {down_factor!r}')
+#: State-dict metadata of a head: options its weights are only right with.
+OPTIONS_KEY = 'mmctx_options'
 
 
 @MODELS.register_module()
@@ -92,8 +81,12 @@ class ISAHead(BaseDecodeHead):
                  value_bias: bool = False,
                  fusion: str = 'concat',
                  **kwargs):
+        check_decode_head_args(kwargs)
+        check_positive_int(isa_channels, 'isa_channels')
+        down_factors = as_down_factors(down_factor, 'down_factor')
         super().__init__(**kwargs)
         self.down_factor = down_factor
+        self.mask_padding, self.value_bias = mask_padding, value_bias
         self.in_conv = ConvModule(
             self.in_channels,
             self.channels,
@@ -108,7 +101,7 @@ class ISAHead(BaseDecodeHead):
             self.channels,
             isa_channels,
             self.channels,
-            down_factors=_as_down_factors(down_factor),
+            down_factors=down_factors,
             fusion=fusion,
             order=order,
             mask_padding=mask_padding,
@@ -118,6 +111,22 @@ class ISAHead(BaseDecodeHead):
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              *args, **kwargs):
+        """Refuse weights recorded (``OPTIONS_KEY`` in the state dict's
+        metadata, written by ``tools/convert_mmseg_isanet.py``) to need
+        other values of options that change the results."""
+        recorded = local_metadata.get(OPTIONS_KEY, {})
+        for name, value in recorded.items():
+            if getattr(self, name, value) != value:
+                raise ValueError(
+                    f'the checkpoint\'s {prefix[:-1]} gives its results with '
+                    f'{name}={value!r} (recorded when it was converted), but '
+                    f'this ISAHead has {name}={getattr(self, name)!r}: set '
+                    f'model.{prefix}{name}={value!r}')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      *args, **kwargs)
 
     def _forward_feature(self, inputs: Tuple[torch.Tensor]) -> torch.Tensor:
         """Features before ``cls_seg``: (N, channels, H, W)."""

@@ -5,7 +5,9 @@ import torch
 from mmseg.models.decode_heads.fcn_head import FCNHead
 
 from mmctx.registry import MODELS
-from ..layers.squeeze_reasoning import SRBlock
+from ..layers.squeeze_reasoning import (SRBlock, check_num_nodes,
+                                        reduced_channels)
+from ._checks import check_decode_head_args
 
 
 @MODELS.register_module()
@@ -65,6 +67,11 @@ class SRHead(FCNHead):
             raise TypeError(
                 'SRHead always has num_convs=2 (the SR block sits between '
                 f'the two convs); got num_convs={kwargs["num_convs"]!r}')
+        check_decode_head_args(kwargs)
+        if 'channels' in kwargs:
+            check_num_nodes(num_nodes,
+                            reduced_channels(kwargs['channels'], ratio,
+                                             'channels'), 'channels')
         super().__init__(num_convs=2, **kwargs)
         self.sr_block = SRBlock(
             self.channels,

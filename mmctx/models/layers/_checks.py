@@ -15,7 +15,25 @@ def check_positive_int(value, name: str) -> int:
 
 
 def check_choice(value, name: str, choices: Sequence):
-    if value not in choices or isinstance(value, bool):
+    """One of ``choices``, of the same type (``1.0`` is not the choice
+    ``1``, ``True`` not ``1``)."""
+    if not any(value == c and type(value) is type(c) for c in choices):
         raise ValueError(
             f'{name} must be one of {tuple(choices)}, but got {value!r}')
+    return value
+
+
+def check_bool(value, name: str) -> bool:
+    """A bool: the string ``'False'`` would otherwise count as True."""
+    if not isinstance(value, bool):
+        raise TypeError(f'{name} must be True or False, but got {value!r}')
+    return value
+
+
+def check_ratio(value, name: str) -> float:
+    """A number in [0, 1) (a dropout ratio)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 <= value < 1:
+        raise ValueError(f'{name} must be a number in [0, 1), but got '
+                         f'{value!r}')
     return value

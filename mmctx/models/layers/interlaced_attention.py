@@ -31,7 +31,12 @@ the mean value of the real positions of its group. The second step runs on
 the whole padded grid without mask: its padded positions carry information
 from real positions only and relay it to their window (or group), which keeps
 the paper's full connectivity (every output depends on every input) at every
-size. The output does not depend on the padding.
+size. The output does not depend on the padding. A map smaller than the
+down factor (stage 4 of a detector on a small image, a thin strip) is
+attended with the down factor clipped to it, ``(min(d_h, H), min(d_w, W))``:
+padding it instead would leave whole long-range groups without a real
+position, whose outputs the second step would then spread to real ones.
+``mask_padding=False`` pads such maps like the public code.
 """
 from functools import partial
 from typing import Optional, Sequence, Tuple, Union
@@ -44,7 +49,8 @@ from mmengine.model import constant_init
 from torch import Tensor
 
 from mmctx.registry import PLUGIN_MODELS
-from ._checks import check_choice, check_positive_int, is_int
+from ._checks import (check_bool, check_choice, check_positive_int,
+                      check_ratio, is_int)
 from ._tracing import exporting
 
 ORDERS = ('long_short', 'short_long')
@@ -60,6 +66,19 @@ def _as_down_factor(value, name: str = 'down_factor') -> Tuple[int, int]:
         raise ValueError(f'{name} must be a positive int or a pair of '
                          f'positive ints (height, width), got {value!r}')
     return tuple(pair)
+
+
+def as_down_factors(value, name: str = 'down_factors') -> list:
+    """One down factor (``d`` or a pair ``(d_h, d_w)``) -> ``[(d_h, d_w)]``;
+    a sequence of them (openseg's ``down_factors``) -> a list of pairs. A
+    bare pair of ints is one factor, never two."""
+    if not isinstance(value, (tuple, list)) or (
+            value and not any(isinstance(v, (tuple, list)) for v in value)):
+        return [_as_down_factor(value, name)]  # scalars: one factor
+    if not value:
+        raise ValueError(f'{name} must be a down factor (d or (d_h, d_w)) or '
+                         f'a non-empty sequence of them, got {value!r}')
+    return [_as_down_factor(d, f'{name}[{i}]') for i, d in enumerate(value)]
 
 
 def _check_input(x: Tensor, in_channels: int, owner: str) -> None:
@@ -120,7 +139,8 @@ class SelfAttentionUnit(nn.Module):
         self.value_channels = check_positive_int(value_channels,
                                                   'value_channels')
         self.out_channels = check_positive_int(out_channels, 'out_channels')
-        self.fused_attn = fused_attn
+        self.fused_attn = check_bool(fused_attn, 'fused_attn')
+        check_bool(value_bias, 'value_bias')
         self.scale = key_channels**-0.5
         layer_cfgs = dict(
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
@@ -181,6 +201,14 @@ class SelfAttentionUnit(nn.Module):
         return self.out_project(context.transpose(1, 2).reshape(n, -1, h, w))
 
 
+def _clip(factor: int, size):
+    """``min(factor, size)``, as a graph value while tracing (``size`` is a
+    0-dim tensor under ``torch.jit.trace``, a SymInt under dynamo)."""
+    if isinstance(size, Tensor):
+        return torch.clamp(size, max=factor)
+    return torch.sym_min(factor, size)
+
+
 class _GroupLayout:
     """Where each position of an H x W map goes in the ISA groups.
 
@@ -198,9 +226,12 @@ class _GroupLayout:
     a no-op), since a Python branch on the size would freeze it.
     """
 
-    def __init__(self, height, width, down_factor: Tuple[int, int]):
+    def __init__(self, height, width, down_factor: Tuple[int, int],
+                 clip: bool = False):
         self.height, self.width = height, width
         self.dh, self.dw = down_factor
+        if clip:
+            self.dh, self.dw = _clip(self.dh, height), _clip(self.dw, width)
         self.gh = (height + self.dh - 1) // self.dh
         self.gw = (width + self.dw - 1) // self.dw
         pad_h, pad_w = self.gh * self.dh - height, self.gw * self.dw - width
@@ -251,11 +282,9 @@ class _GroupLayout:
         real_rows = (rows >= self.top) & (rows < self.top + self.height)
         real_cols = (cols >= self.left) & (cols < self.left + self.width)
         real = real_rows[:, None] & real_cols[None, :]
+        # With the down factor clipped to the map, every group holds a real
+        # position: the padding of each side is shorter than a window.
         mask = self.to_groups(real[None, None], step)[0, :, :, 0]
-        # A long-range group is all padding when H < dh or W < dw. Unmasked,
-        # it averages its zero values instead of producing NaN (which would
-        # leak into the next step through 0 * NaN).
-        mask = mask | ~mask.any(dim=-1, keepdim=True)
         return mask[None, :, None, :]
 
 
@@ -289,8 +318,9 @@ class InterlacedSparseAttention(nn.Module):
         mask_padding (bool): Keep the positions padded to reach a multiple
             of ``down_factor`` out of the first step (masked keys, zero
             queries, projections of real positions only; see the module
-            docstring); False pads zeros before the projections and lets them
-            be attended to, reproducing openseg and mmseg exactly.
+            docstring), with ``down_factor`` clipped to smaller maps;
+            False pads zeros before the projections and lets them be
+            attended to, reproducing openseg and mmseg exactly.
             Default: True.
         fused_attn (bool): See :class:`SelfAttentionUnit`. Default: True.
         value_bias (bool): See :class:`SelfAttentionUnit`. Default: False.
@@ -322,7 +352,7 @@ class InterlacedSparseAttention(nn.Module):
             else check_positive_int(out_channels, 'out_channels')
         self.down_factor = _as_down_factor(down_factor)
         self.order = check_choice(order, 'order', ORDERS)
-        self.mask_padding = mask_padding
+        self.mask_padding = check_bool(mask_padding, 'mask_padding')
         unit_cfgs = dict(
             key_channels=key_channels,
             value_channels=value_channels,
@@ -343,7 +373,8 @@ class InterlacedSparseAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) -> context (N, out_channels, H, W)."""
         _check_input(x, self.in_channels, type(self).__name__)
-        layout = _GroupLayout(*x.shape[-2:], self.down_factor)
+        layout = _GroupLayout(*x.shape[-2:], self.down_factor,
+                              clip=self.mask_padding)
         key_mask = None
         if not self.mask_padding:
             x = layout.pad(x)
@@ -392,7 +423,8 @@ class ISAModule(nn.Module):
         key_channels (int): Channels of queries and keys.
         out_channels (int): Channels of each context map and of the output.
         down_factors (Sequence): Down factors, one
-            :class:`InterlacedSparseAttention` each. Default: ((8, 8), ).
+            :class:`InterlacedSparseAttention` each; a single factor (``d``
+            or ``(d_h, d_w)``) means one. Default: ((8, 8), ).
         fusion (str): ``'concat'`` or ``'residual'``. Default: ``'concat'``.
         order (str): See :class:`InterlacedSparseAttention`.
         mask_padding (bool): See :class:`InterlacedSparseAttention`.
@@ -428,20 +460,12 @@ class ISAModule(nn.Module):
         self.in_channels = check_positive_int(in_channels, 'in_channels')
         self.out_channels = check_positive_int(out_channels, 'out_channels')
         self.fusion = check_choice(fusion, 'fusion', FUSIONS)
-        if not isinstance(down_factors, (tuple, list)) or not down_factors:
-            raise ValueError('down_factors must be a non-empty sequence of '
-                             f'down factors, got {down_factors!r}')
-        self.down_factors = [
-            _as_down_factor(d, f'down_factors[{i}]')
-            for i, d in enumerate(down_factors)
-        ]
+        self.down_factors = as_down_factors(down_factors)
         if fusion == 'residual' and out_channels != in_channels:
             raise ValueError(
                 "fusion='residual' needs out_channels == in_channels, got "
                 f'out_channels={out_channels}, in_channels={in_channels}')
-        if not 0 <= dropout_ratio < 1:
-            raise ValueError(
-                f'dropout_ratio must be in [0, 1), got {dropout_ratio!r}')
+        check_ratio(dropout_ratio, 'dropout_ratio')
         layer_cfgs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         self.stages = nn.ModuleList([
             InterlacedSparseAttention(
@@ -546,7 +570,11 @@ class ISABlock(nn.Module):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, 'in_channels')
         self.reduction = check_positive_int(reduction, 'reduction')
-        inter_channels = max(in_channels // reduction, 1)
+        if reduction > in_channels:
+            raise ValueError(
+                f'reduction={reduction} leaves no channel of in_channels='
+                f'{in_channels} (the attention has in_channels // reduction)')
+        inter_channels = in_channels // reduction
         self.attention = InterlacedSparseAttention(
             in_channels,
             key_channels=max(inter_channels // 2, 1),

@@ -75,9 +75,10 @@ def global_hadamard_pooling(b: torch.Tensor,
     with torch.autocast(device_type=b.device.type, enabled=False):
         # sum_p b * c as a batched (1 x P) @ (P x 1) product: no N x C x P
         # temporary, and MatMul exports at any opset (einsum needs 12)
+        # (flatten, not reshape(..., -1): -1 is ambiguous for batch 0)
         pooled = torch.matmul(
-            b.reshape(n, channels, 1, -1).float(),
-            c.reshape(n, channels, -1, 1).float()).reshape(n, channels)
+            b.flatten(2).unsqueeze(2).float(),
+            c.flatten(2).unsqueeze(3).float()).reshape(n, channels)
         if scale == 'mean':
             pooled = pooled / (height * width)
     return pooled.to(b.dtype)
@@ -112,7 +113,7 @@ def nodes_to_vector(nodes: torch.Tensor) -> torch.Tensor:
     ``'strided'`` nodes it is what the public code does: the value reasoned
     from channel ``j*K + k`` comes back on channel ``k*d + j``.
     """
-    return nodes.reshape(nodes.size(0), -1)
+    return nodes.flatten(1)  # reshape(n, -1) fails for batch 0
 
 
 def _build_act(act_cfg: Optional[Dict]) -> nn.Module:
@@ -278,8 +279,8 @@ class SRBlock(BaseModule):
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
                  init_cfg: Optional[Union[Dict, list]] = None):
         super().__init__(init_cfg=init_cfg)
-        self.channels = _reduced_channels(in_channels, ratio)
-        _check_num_nodes(num_nodes, self.channels)
+        self.channels = reduced_channels(in_channels, ratio)
+        check_num_nodes(num_nodes, self.channels)
         check_choice(squeeze, 'squeeze', SQUEEZE_MODES)
         check_choice(reasoning, 'reasoning', REASONING_MODES)
         check_choice(node_order, 'node_order', NODE_ORDERS)
@@ -382,22 +383,28 @@ class SRBlock(BaseModule):
                 f'ghp_scale={self.ghp_scale!r}, zero_init={self.zero_init}')
 
 
-def _reduced_channels(in_channels: int, ratio: Union[int, float]) -> int:
-    check_positive_int(in_channels, 'in_channels')
+def reduced_channels(in_channels: int,
+                     ratio: Union[int, float],
+                     in_name: str = 'in_channels') -> int:
+    """``in_channels / ratio``, checked to be a whole positive number;
+    errors call the input width ``in_name`` (a head calls it channels)."""
+    check_positive_int(in_channels, in_name)
     if (isinstance(ratio, bool) or not isinstance(ratio, (int, float))
             or not ratio > 0):
         raise ValueError(f'ratio must be a positive number, but got {ratio!r}')
     channels = in_channels / ratio
     if channels < 1 or channels != int(channels):
         raise ValueError(
-            f'ratio={ratio!r} must divide in_channels={in_channels} into a '
+            f'ratio={ratio!r} must divide {in_name}={in_channels} into a '
             f'whole number of reduced channels, but gives {channels}')
     return int(channels)
 
 
-def _check_num_nodes(num_nodes: int, channels: int) -> None:
+def check_num_nodes(num_nodes: int, channels: int,
+                    in_name: str = 'in_channels') -> None:
+    """``num_nodes`` must divide the reduced ``channels``."""
     check_positive_int(num_nodes, 'num_nodes')
     if channels % num_nodes:
         raise ValueError(
             f'num_nodes={num_nodes} must divide the reduced channels '
-            f'(in_channels / ratio = {channels})')
+            f'({in_name} / ratio = {channels})')

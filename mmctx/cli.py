@@ -1,0 +1,50 @@
+"""Argument types for the command-line tools: a bad value is refused while
+the arguments are parsed, naming the option and what was written, not after
+the work (or deep inside torch)."""
+import argparse
+import os
+import os.path as osp
+
+
+def positive_int(value: str) -> int:
+    """An ``int`` > 0 (``--threads 0`` used to be ignored)."""
+    number = _int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f'must be a positive int, got {value}')
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    number = _int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f'must be >= 0, got {value}')
+    return number
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'must be an int, got {value!r}')
+
+
+def writable_file(value: str) -> str:
+    """A path a file can be written to: its folder exists and is writable,
+    and it is not a folder itself."""
+    folder = osp.dirname(osp.abspath(value))
+    if osp.isdir(value):
+        raise argparse.ArgumentTypeError(f'{value!r} is a folder, not a file')
+    if not osp.isdir(folder):
+        raise argparse.ArgumentTypeError(
+            f'cannot write {value!r}: no folder {folder!r}')
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(
+            f'cannot write {value!r}: folder {folder!r} is not writable')
+    return value
+
+
+def folder_to_create(value: str) -> str:
+    """A folder that exists or can be made (not an existing file)."""
+    if osp.exists(value) and not osp.isdir(value):
+        raise argparse.ArgumentTypeError(f'{value!r} is a file, not a folder')
+    return value
