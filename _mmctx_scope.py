@@ -14,6 +14,10 @@ install. mmengine's own ``package::`` route would put every object of the
 base config in an ``mmctx`` registry scope, where the MMDetection models of
 the detection configs cannot be found; shipped configs name their scopes
 themselves (``default_scope``, ``type='mmctx.X'``), so none is added.
+
+``mmseg::<path>`` is resolved here too where mmseg comes from another
+distribution than ``mmsegmentation`` (the OneDL fork), which mmengine
+0.10.12 cannot find.
 """
 import importlib.abc
 import importlib.util
@@ -48,6 +52,34 @@ def shipped_config_path(name: str) -> str:
         f'{PREFIX}{name}: mmctx at {package} ships no configs')
 
 
+def _forked_package_config(cfg_path: str):
+    """``mmseg::<path>`` where mmseg is installed under another
+    distribution name (the OneDL fork's onedl-mmsegmentation): mmengine
+    looks the prefix up as the distribution ``mmsegmentation``, finds none
+    and raises ``mmsegmentation is not installed``. Resolved from the
+    package's ``.mim/configs`` with the ``mmseg`` scope, as mmengine would;
+    None where mmengine's own route works."""
+    package, sep, name = cfg_path.partition('::')
+    if not sep or package != 'mmseg':
+        return None
+    from importlib import metadata
+    try:
+        metadata.distribution('mmsegmentation')
+        return None
+    except metadata.PackageNotFoundError:
+        pass
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    from mmengine.config.utils import (_get_external_cfg_base_path,
+                                       _get_external_cfg_path)
+    package_path = list(spec.submodule_search_locations)[0]
+    try:  # mmengine's own two lookups, from the package's path
+        return _get_external_cfg_path(package_path, name), package
+    except ValueError:
+        return _get_external_cfg_base_path(package_path, name), package
+
+
 def resolve_mmctx_bases(config_module) -> None:
     """Make ``Config._get_cfg_path`` resolve ``mmctx::`` (idempotent)."""
     config = config_module.Config
@@ -58,6 +90,9 @@ def resolve_mmctx_bases(config_module) -> None:
     def _get_cfg_path(cfg_path, filename):
         if cfg_path.startswith(PREFIX):
             return shipped_config_path(cfg_path[len(PREFIX):]), None
+        forked = _forked_package_config(cfg_path)
+        if forked is not None:
+            return forked
         return original(cfg_path, filename)
 
     _get_cfg_path._mmctx_scope = True

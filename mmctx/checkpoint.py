@@ -243,7 +243,11 @@ def _first_line(error: Exception) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
-def load(f, *args, safe_globals: Optional[bool] = None, **kwargs):
+def load(f,
+         *args,
+         safe_globals: Optional[bool] = None,
+         weights_only: Optional[bool] = None,
+         **kwargs):
     """:func:`torch.load` held to the rules of this module.
 
     Args:
@@ -252,6 +256,10 @@ def load(f, *args, safe_globals: Optional[bool] = None, **kwargs):
             ``weights_only`` unpickler (True) or with
             :func:`allowlist_pickle_module` (False). Default: the former
             where torch has ``safe_globals`` (>= 2.5).
+        weights_only: ignored: the allowlist decides, and only
+            :func:`trusting` lifts it. A caller's ``weights_only=False``
+            must not undo it (onedl-mmengine 0.10.12 retries a refused
+            checkpoint with ``weights_only=False``).
     """
     if trusting():
         return torch.load(f, *args, weights_only=False, **kwargs)

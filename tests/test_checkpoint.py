@@ -70,6 +70,18 @@ def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
 
 
 @pytest.mark.usefixtures('mechanism')
+def test_a_callers_weights_only_false_does_not_lift_the_allowlist(tmp_path):
+    """onedl-mmengine 0.10.12 retries a refused checkpoint with
+    torch.load(..., weights_only=False); the retry is refused too."""
+    path, marker = save_malicious(tmp_path)
+    for weights_only in (False, True, None):
+        with pytest.raises(UnsafeCheckpointError):
+            checkpoint.load(path, map_location='cpu',
+                            weights_only=weights_only)
+    assert not marker.exists()
+
+
+@pytest.mark.usefixtures('mechanism')
 def test_trusted_opt_in_loads_it(tmp_path):
     path, marker = save_malicious(tmp_path)
     with trusted_checkpoints():

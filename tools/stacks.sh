@@ -26,13 +26,15 @@ export MAX_JOBS="${MAX_JOBS:-$(nproc)}" PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # what a user of the stack has besides it: mim's modules (openmim without openxlab, which
 # pins old setuptools), mmdet's metrics, onnx and mmdeploy's modules to export, pytest
-EXTRA=(ftfy regex "pycocotools>=2.0.9" panopticapi-lite onnx onnxruntime onnxscript pytest
+EXTRA=(ftfy regex "pycocotools>=2.0.9" onnx onnxruntime onnxscript pytest
        click colorama model-index pandas rich tabulate requests
        aenum multiprocess dill prettytable terminaltables)
-# OpenMMLab's own packages, unless the stack says otherwise
+# OpenMMLab's own packages, unless the stack says otherwise. Without their pins: openxlab
+# (openmim), protobuf<=3.20.2 (mmdeploy; onnx needs newer), numpy<2 (panopticapi-lite, which
+# runs on numpy 2)
 MMCV="mmcv==2.1.0"
 STACK=("mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2")
-NO_DEPS=("openmim==0.3.9" "mmdeploy==1.3.1")
+NO_DEPS=("openmim==0.3.9" "mmdeploy==1.3.1" panopticapi-lite)
 case "$NAME" in
   legacy)
     PYVER=3.11
@@ -48,7 +50,7 @@ case "$NAME" in
     CONSTRAINTS=("numpy>=2" "setuptools<80.9")
     MMCV="onedl-mmcv==2.3.6"
     STACK=("onedl-mmengine==0.10.12" "onedl-mmdetection==3.5.1" "onedl-mmsegmentation==1.4.2")
-    NO_DEPS=("onedl-mim==0.5.1") ;;
+    NO_DEPS=("onedl-mim==0.5.1" panopticapi-lite) ;;
   *) echo "unknown stack '$NAME': expected legacy, newest or onedl" >&2; exit 2 ;;
 esac
 
@@ -99,8 +101,12 @@ if [[ ! -x "$PY" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$(want_stamp)" ]]; th
   want_stamp > "$STAMP"
 fi
 pipi --quiet "${STACK[@]}" "${EXTRA[@]}"
-# without their pins: openxlab (mim), protobuf<=3.20.2 (mmdeploy; onnx needs newer)
 pipi --quiet --no-deps "${NO_DEPS[@]}"
 "$PY" "$ROOT/tools/verify_stack.py" >&2
+# What mmctx-scope.pth does for an installed mmctx, for the clone on PYTHONPATH: the mmctx::
+# (and, on the fork, mmseg::) bases resolve in every process, mim's subprocesses included
+site="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "import importlib.util as u; u.find_spec('_mmctx_scope') and __import__('_mmctx_scope').install()" \
+  > "$site/mmctx-from-pythonpath.pth"
 log "ready"
 echo "$PY"
