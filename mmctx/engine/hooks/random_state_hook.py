@@ -88,6 +88,16 @@ class _RestoreAfterSkip:
     def __iter__(self):
         return self
 
+    def skip_iter(self, num_iters: int) -> None:
+        """The loop of onedl-mmengine (>= 0.10.12) skips the trained batches
+        through its iterator's ``skip_iter`` (a sampler skip where it can,
+        drawing no batch): the next batch is then the first one trained."""
+        self._iterator.skip_iter(num_iters)
+        # the fast path drops the DataLoader iterator; rebuilding it draws a
+        # seed from torch's generator, which must happen before the restore
+        getattr(self._iterator, '_ensure_iterator', lambda: None)()
+        self._skip = 0
+
     def __next__(self):
         if self._skip > 0:
             self._skip -= 1
