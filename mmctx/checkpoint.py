@@ -224,12 +224,12 @@ def _refusing_unsafe_globals(source):
             raise
         raise CorruptCheckpointError(
             f'{source!r} is a corrupt or truncated checkpoint (torch: '
-            f'{_first_line(error)})') from error
+            f'{_last_line(error)})') from error
     except pickle.UnpicklingError as error:
         found = re.search(r'GLOBAL ([\w.]+)', str(error))
         # an object that is not a plain global: say what torch refused
         offending = found.group(1) if found else \
-            f'what the unpickler refused ({_first_line(error)})'
+            f'what the unpickler refused ({_last_line(error)})'
         raise UnsafeCheckpointError(
             f'Refused to load {source!r}: it pickles {offending}, which is '
             'not among the globals OpenMMLab checkpoints need, and unpickling '
@@ -238,7 +238,8 @@ def _refusing_unsafe_globals(source):
             '`with mmctx.checkpoint.trusted_checkpoints():`.') from error
 
 
-def _first_line(error: Exception) -> str:
+def _last_line(error: Exception) -> str:
+    """The last line of ``error``'s message (torch ends with the cause)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__
 

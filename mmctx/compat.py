@@ -62,7 +62,6 @@ Patches:
 import atexit
 import functools
 import importlib.util
-import inspect
 import os
 import sys
 import time
@@ -248,8 +247,9 @@ def _fix_mmdeploy() -> None:
     from mmdeploy.core.rewriters.function_rewriter import FunctionRewriter
 
     # the package's `export` attribute is the function; the module is here
+    from .deployment import export_has_dynamo_switch
     export = torch.onnx.export
-    if 'dynamo' in inspect.signature(export).parameters:
+    if export_has_dynamo_switch():
         onnx_export = sys.modules['mmdeploy.apis.onnx.export']
         onnx_export.torch = _ModuleProxy(
             torch, onnx=_ModuleProxy(

@@ -108,7 +108,8 @@ class SegmentorLogits(nn.Module):
                              align_corners=head.align_corners)
 
 
-def _export_has_dynamo_switch() -> bool:
+def export_has_dynamo_switch() -> bool:
+    """Whether ``torch.onnx.export`` takes ``dynamo=`` (torch >= 2.5)."""
     return 'dynamo' in inspect.signature(torch.onnx.export).parameters
 
 
@@ -125,7 +126,7 @@ def export_onnx(model: nn.Module,
     if exporter not in EXPORTERS:
         raise ValueError(f'exporter must be one of {EXPORTERS}, got '
                          f'{exporter!r}')
-    if exporter == 'dynamo' and not _export_has_dynamo_switch():
+    if exporter == 'dynamo' and not export_has_dynamo_switch():
         raise RuntimeError(
             f"exporter='dynamo' needs torch >= 2.5 (torch.onnx.export's "
             f'dynamo= argument); this is torch {torch.__version__}: use '
@@ -136,7 +137,7 @@ def export_onnx(model: nn.Module,
         if exporter == 'torchscript':
             axes = {0: 'batch', 2: 'height', 3: 'width'}
             # torch >= 2.9 defaults to dynamo; before 2.5 there is no switch
-            switch = dict(dynamo=False) if _export_has_dynamo_switch() \
+            switch = dict(dynamo=False) if export_has_dynamo_switch() \
                 else {}
             torch.onnx.export(
                 model, (inputs, ), path, opset_version=opset,

@@ -25,7 +25,7 @@ from mmctx.models.layers import ISABlock, SelfAttentionUnit, SRBlock
 pytest.importorskip('onnxruntime')
 
 EXPORTERS = ['torchscript', pytest.param('dynamo', marks=pytest.mark.skipif(
-    not deployment._export_has_dynamo_switch(),
+    not deployment.export_has_dynamo_switch(),
     reason=f'torch {torch.__version__} has no torch.onnx.export(dynamo=)'))]
 DEMO = {
     'sr': 'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py',
@@ -140,7 +140,7 @@ def test_one_dynamic_isa_model_is_right_at_every_size(segmentors, tmp_path,
 @pytest.mark.smoke
 def test_dynamo_exporter_without_the_switch_is_refused(monkeypatch,
                                                        tmp_path):
-    monkeypatch.setattr(deployment, '_export_has_dynamo_switch', lambda: False)
+    monkeypatch.setattr(deployment, 'export_has_dynamo_switch', lambda: False)
     with pytest.raises(RuntimeError, match=r"dynamo.*torch >= 2\.5.*"
                        r"exporter='torchscript'"):
         export_onnx(torch.nn.Identity(), str(tmp_path / 'x.onnx'),
