@@ -4,10 +4,11 @@ Importing the package checks the installed OpenMMLab stack
 (:mod:`mmctx.stack`), applies the compatibility patches (:mod:`mmctx.compat`)
 and registers every head, plugin block, dataset and hook.
 """
-import _mmctx_scope
-
+# isort: off
 from . import stack  # noqa: F401  (first: an unsupported stack fails here)
 from . import compat  # noqa: F401  (before anything loads: the patches)
+# isort: on
+import _mmctx_scope
 from .datasets import CamVidDataset, ContextCuesDataset
 from .engine import RandomStateHook
 from .models.backbones import DFNet

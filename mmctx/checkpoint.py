@@ -88,8 +88,8 @@ def allowed_globals() -> List:
     from mmengine.logging import HistoryBuffer
     multiarray = _numpy_multiarray()
     dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
-    numpy_functions = [(getattr(multiarray, name),
-                        f'numpy.{core}.multiarray.{name}')
+    numpy_functions = [(getattr(multiarray,
+                                name), f'numpy.{core}.multiarray.{name}')
                        for name in ('_reconstruct', 'scalar')
                        for core in ('core', '_core')]
     # data types torch >= 2.4 allows by itself and 2.1 does not: protocol 2
@@ -97,9 +97,9 @@ def allowed_globals() -> List:
     plain_data = [(codecs.encode, '_codecs.encode'), bytearray, complex, set,
                   frozenset, collections.Counter, torch.device]
     return [
-        *numpy_functions, np.ndarray, np.dtype, *set(dtype_classes),
-        HistoryBuffer, (_history_buffer_method, 'builtins.getattr'),
-        ConfigDict, *plain_data
+        *numpy_functions, np.ndarray, np.dtype,
+        *set(dtype_classes), HistoryBuffer,
+        (_history_buffer_method, 'builtins.getattr'), ConfigDict, *plain_data
     ]
 
 
@@ -107,8 +107,9 @@ def allowed_by_name() -> Dict[str, object]:
     """:func:`allowed_globals` keyed by the name a pickle gives each."""
     by_name = {}
     for entry in allowed_globals():
-        obj, name = entry if isinstance(entry, tuple) else (
-            entry, f'{entry.__module__}.{entry.__qualname__}')
+        obj, name = entry if isinstance(
+            entry, tuple) else (entry,
+                                f'{entry.__module__}.{entry.__qualname__}')
         by_name[name] = obj
     return by_name
 
@@ -219,8 +220,9 @@ def _refusing_unsafe_globals(source):
             f'{source!r} ends early: a truncated checkpoint') from error
     except RuntimeError as error:
         # torch's own words for a damaged zip archive or legacy file
-        if not any(words in str(error) for words in (
-                'PytorchStreamReader', 'might be corrupted')):
+        if not any(
+                words in str(error)
+                for words in ('PytorchStreamReader', 'might be corrupted')):
             raise
         raise CorruptCheckpointError(
             f'{source!r} is a corrupt or truncated checkpoint (torch: '
@@ -272,12 +274,21 @@ def load(f,
         if safe_globals:
             with torch.serialization.safe_globals(allowed_globals()):
                 return torch.load(f, *args, weights_only=True, **kwargs)
-        return torch.load(f, *args, weights_only=False,
-                          pickle_module=allowlist_pickle_module(), **kwargs)
+        return torch.load(
+            f,
+            *args,
+            weights_only=False,
+            pickle_module=allowlist_pickle_module(),
+            **kwargs)
 
 
-def load_url(url, model_dir=None, map_location=None, progress=True,
-             check_hash=False, file_name=None, **kwargs):
+def load_url(url,
+             model_dir=None,
+             map_location=None,
+             progress=True,
+             check_hash=False,
+             file_name=None,
+             **kwargs):
     """:func:`torch.hub.load_state_dict_from_url` (mmengine's
     ``load_url``): the file is downloaded to torch hub's cache as there,
     then read by :func:`load`."""
@@ -291,6 +302,6 @@ def load_url(url, model_dir=None, map_location=None, progress=True,
         if check_hash:
             found = hub.HASH_REGEX.search(file_name)
             hash_prefix = found.group(1) if found else None
-        hub.download_url_to_file(url, cached_file, hash_prefix,
-                                 progress=progress)
+        hub.download_url_to_file(
+            url, cached_file, hash_prefix, progress=progress)
     return load(cached_file, map_location=map_location, **kwargs)

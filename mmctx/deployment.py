@@ -104,8 +104,11 @@ class SegmentorLogits(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         head = self.segmentor.decode_head
         logits = head(self.segmentor.extract_feat(inputs))
-        return F.interpolate(logits, size=inputs.shape[2:], mode='bilinear',
-                             align_corners=head.align_corners)
+        return F.interpolate(
+            logits,
+            size=inputs.shape[2:],
+            mode='bilinear',
+            align_corners=head.align_corners)
 
 
 def export_has_dynamo_switch() -> bool:
@@ -140,26 +143,37 @@ def export_onnx(model: nn.Module,
             switch = dict(dynamo=False) if export_has_dynamo_switch() \
                 else {}
             torch.onnx.export(
-                model, (inputs, ), path, opset_version=opset,
+                model, (inputs, ),
+                path,
+                opset_version=opset,
                 dynamic_axes=dict(input=axes, output=axes)
-                if dynamic else None, **names, **switch)
+                if dynamic else None,
+                **names,
+                **switch)
         else:
             dims = None
             if dynamic:
                 dim = torch.export.Dim
-                dims = ({0: dim('batch', max=64), 2: dim('height', min=8,
-                                                        max=4096),
-                         3: dim('width', min=8, max=4096)}, )
+                dims = ({
+                    0: dim('batch', max=64),
+                    2: dim('height', min=8, max=4096),
+                    3: dim('width', min=8, max=4096)
+                }, )
             # it writes 18 or later; asking for less only makes its
             # version converter fail loudly and keep 18
-            torch.onnx.export(model, (inputs, ), path,
-                              opset_version=max(opset, 18), dynamo=True,
-                              dynamic_shapes=dims, external_data=False,
-                              verbose=False, **names)
+            torch.onnx.export(
+                model, (inputs, ),
+                path,
+                opset_version=max(opset, 18),
+                dynamo=True,
+                dynamic_shapes=dims,
+                external_data=False,
+                verbose=False,
+                **names)
     graph = onnx.load(path)
     onnx.checker.check_model(graph)
-    return max(o.version for o in graph.opset_import if o.domain in ('',
-                                                                     'ai.onnx'))
+    return max(
+        o.version for o in graph.opset_import if o.domain in ('', 'ai.onnx'))
 
 
 def onnx_logits(path: str, inputs: torch.Tensor) -> np.ndarray:
@@ -167,8 +181,8 @@ def onnx_logits(path: str, inputs: torch.Tensor) -> np.ndarray:
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(path, options,
-                                   providers=['CPUExecutionProvider'])
+    session = ort.InferenceSession(
+        path, options, providers=['CPUExecutionProvider'])
     return session.run(None, {'input': inputs.numpy()})[0]
 
 
@@ -219,9 +233,10 @@ def export_error_ratio(onnx_error: float, float32_error: float) -> float:
 def size_unit(model: SegmentorLogits) -> int:
     """The input size multiple at which no ISA layer pads: the backbone's
     output stride times the largest down factor (1 without ISA)."""
-    factors = [max(m.down_factor) for m in model.modules()
-               if hasattr(m, 'down_factor') and
-               isinstance(m.down_factor, tuple)]
+    factors = [
+        max(m.down_factor) for m in model.modules()
+        if hasattr(m, 'down_factor') and isinstance(m.down_factor, tuple)
+    ]
     probe = torch.zeros(1, 3, 64, 64)
     with torch.no_grad():
         feats = model.segmentor.extract_feat(probe)

@@ -30,7 +30,6 @@ DATASETS = Registry(
     locations=['mmctx.datasets'])
 
 
-
 def _reachable_from_every_scope(registry: Registry) -> Registry:
     root = registry._get_root_registry()
     root._children.setdefault(registry.scope, registry)

@@ -28,10 +28,15 @@ TORCH_LOADS_WEIGHTS_ONLY = tuple(
 
 
 @pytest.fixture(params=[
-    pytest.param(True, id='safe_globals', marks=pytest.mark.skipif(
-        not HAS_SAFE_GLOBALS, reason=f'torch {torch.__version__} has no '
-        'torch.serialization.safe_globals (>= 2.5)')),
-    pytest.param(False, id='pickle_module')])
+    pytest.param(
+        True,
+        id='safe_globals',
+        marks=pytest.mark.skipif(
+            not HAS_SAFE_GLOBALS,
+            reason=f'torch {torch.__version__} has no '
+            'torch.serialization.safe_globals (>= 2.5)')),
+    pytest.param(False, id='pickle_module')
+])
 def mechanism(request, monkeypatch):
     """Which of the two ways :func:`mmctx.checkpoint.load` enforces the
     allowlist."""
@@ -53,8 +58,10 @@ class Payload:
 def save_malicious(tmp_path):
     marker = tmp_path / 'payload-ran'
     path = str(tmp_path / 'evil.pth')
-    torch.save(dict(state_dict=torch.nn.Linear(2, 3).state_dict(),
-                    meta=dict(note=Payload(marker))), path)
+    torch.save(
+        dict(
+            state_dict=torch.nn.Linear(2, 3).state_dict(),
+            meta=dict(note=Payload(marker))), path)
     return path, marker
 
 
@@ -76,8 +83,8 @@ def test_a_callers_weights_only_false_does_not_lift_the_allowlist(tmp_path):
     path, marker = save_malicious(tmp_path)
     for weights_only in (False, True, None):
         with pytest.raises(UnsafeCheckpointError):
-            checkpoint.load(path, map_location='cpu',
-                            weights_only=weights_only)
+            checkpoint.load(
+                path, map_location='cpu', weights_only=weights_only)
     assert not marker.exists()
 
 
@@ -101,16 +108,18 @@ def test_trust_environment_variable(tmp_path):
         from mmengine.runner import CheckpointLoader
         CheckpointLoader.load_checkpoint({path!r}, map_location='cpu')
     """)
-    cases = [('1', 'loads'), ('', 'UnsafeCheckpointError'), (None,
-             'UnsafeCheckpointError')] + [
-        (value, f"{TRUST_ENV}={value!r} is not understood")
-        for value in ('false', '0', 'yes', 'True', ' 1')]
+    cases = [('1', 'loads'), ('', 'UnsafeCheckpointError'),
+             (None, 'UnsafeCheckpointError')
+             ] + [(value, f'{TRUST_ENV}={value!r} is not understood')
+                  for value in ('false', '0', 'yes', 'True', ' 1')]
     for trust, outcome in cases:
         env = {k: v for k, v in os.environ.items() if k != TRUST_ENV}
         if trust is not None:
             env[TRUST_ENV] = trust
         result = subprocess.run([sys.executable, '-c', code],
-                                capture_output=True, text=True, timeout=120,
+                                capture_output=True,
+                                text=True,
+                                timeout=120,
                                 env=env)
         loads = outcome == 'loads'
         assert (result.returncode == 0) == loads, (trust, result.stderr)
@@ -127,14 +136,14 @@ def test_trust_environment_variable(tmp_path):
     ('truncated', 'corrupt or truncated checkpoint'),
     ('truncated legacy', 'corrupt or truncated checkpoint'),
 ])
-def test_a_file_that_is_no_checkpoint_is_named_so(tmp_path, content,
-                                                  message):
+def test_a_file_that_is_no_checkpoint_is_named_so(tmp_path, content, message):
     """Not reported as unsafe with advice to trust it."""
     path = tmp_path / 'bad.pth'
     if isinstance(content, str):  # half of a real checkpoint
-        torch.save(dict(state_dict=torch.nn.Linear(20, 30).state_dict()),
-                   path, _use_new_zipfile_serialization='legacy' not in
-                   content)
+        torch.save(
+            dict(state_dict=torch.nn.Linear(20, 30).state_dict()),
+            path,
+            _use_new_zipfile_serialization='legacy' not in content)
         content = path.read_bytes()[:len(path.read_bytes()) // 2]
     path.write_bytes(content)
     with pytest.raises(checkpoint.CorruptCheckpointError, match=message):
@@ -151,15 +160,18 @@ def test_checkpoint_shaped_like_the_model_zoos_loads(tmp_path):
     hub.update_scalar('train/loss', np.float64(0.5))
     hub.update_info('iter', np.int64(8))
     zoo = dict(
-        meta=dict(CLASSES=('road', 'sidewalk'), PALETTE=[[128, 64, 128],
-                                                         [244, 35, 232]],
-                  env_info='sys.platform: linux', config='model = dict()',
-                  mmcv_version='1.3.0', seed=np.int64(7),
-                  hook_msgs=dict(last_ckpt='iter_8.pth'),
-                  dataset_meta=dict(classes=('a', 'b'),
-                                    palette=np.array([[1, 2, 3], [4, 5, 6]],
-                                                     dtype=np.uint8)),
-                  cfg=ConfigDict(a=1)),
+        meta=dict(
+            CLASSES=('road', 'sidewalk'),
+            PALETTE=[[128, 64, 128], [244, 35, 232]],
+            env_info='sys.platform: linux',
+            config='model = dict()',
+            mmcv_version='1.3.0',
+            seed=np.int64(7),
+            hook_msgs=dict(last_ckpt='iter_8.pth'),
+            dataset_meta=dict(
+                classes=('a', 'b'),
+                palette=np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint8)),
+            cfg=ConfigDict(a=1)),
         state_dict=OrderedDict(model.state_dict()),
         message_hub=hub.state_dict(),
         optimizer=torch.optim.SGD(model.parameters(), 0.1).state_dict())
@@ -173,8 +185,8 @@ def test_checkpoint_shaped_like_the_model_zoos_loads(tmp_path):
     assert isinstance(buffer, HistoryBuffer) and buffer.current() == 0.5
     np.testing.assert_array_equal(loaded['meta']['dataset_meta']['palette'],
                                   [[1, 2, 3], [4, 5, 6]])
-    torch.testing.assert_close(loaded['state_dict']['weight'], model.weight,
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        loaded['state_dict']['weight'], model.weight, rtol=0, atol=0)
 
 
 def test_allowlist_is_only_in_effect_while_loading(tmp_path):
@@ -226,8 +238,9 @@ def test_load_url_goes_through_the_allowlist(tmp_path):
     from mmengine.runner import checkpoint as mmengine_checkpoint
     assert mmengine_checkpoint.load_url is checkpoint.load_url
     good = tmp_path / 'good.pth'
-    torch.save(dict(state_dict=dict(w=torch.ones(2)),
-                    meta=dict(seed=np.int64(3))), good)
+    torch.save(
+        dict(state_dict=dict(w=torch.ones(2)), meta=dict(seed=np.int64(3))),
+        good)
     evil, marker = save_malicious(tmp_path)
     cache = tmp_path / 'cache'
     loaded = checkpoint.load_url(good.as_uri(), model_dir=str(cache))
@@ -246,6 +259,8 @@ def test_pickle_module_refuses_before_calling():
     module = checkpoint.allowlist_pickle_module()
     with pytest.raises(pickle.UnpicklingError, match='GLOBAL posix.system'):
         module.load(io.BytesIO(data))
-    assert module.load(io.BytesIO(pickle.dumps(
-        dict(a=[1, 2.5, 'x'], b=(None, True)), protocol=2))) == dict(
-            a=[1, 2.5, 'x'], b=(None, True))
+    assert module.load(
+        io.BytesIO(
+            pickle.dumps(dict(a=[1, 2.5, 'x'], b=(None, True)),
+                         protocol=2))) == dict(
+                             a=[1, 2.5, 'x'], b=(None, True))

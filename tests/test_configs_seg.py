@@ -34,8 +34,13 @@ NAME = re.compile(r'(?P<algo>srnet|isanet)_r(?P<depth>50|101)-d8_'
                   r'(?P<iters>[\d.]+)k_(?P<dataset>[a-z0-9-]+)-'
                   r'(?P<h>\d+)x(?P<w>\d+)\.py$')
 NUM_CLASSES = {
-    'cityscapes': 19, 'cityscapes-trainval': 19, 'ade20k': 150,
-    'pascal-context': 60, 'camvid': 11, 'lip': 20, 'voc12aug': 21,
+    'cityscapes': 19,
+    'cityscapes-trainval': 19,
+    'ade20k': 150,
+    'pascal-context': 60,
+    'camvid': 11,
+    'lip': 20,
+    'voc12aug': 21,
     'coco-stuff10k': 171
 }
 
@@ -50,8 +55,8 @@ def read_mmseg_metafiles_once():
     ``mmseg::`` base it resolves (about a second each); read each once."""
     from mmengine.config import utils
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(utils, 'load', functools.lru_cache(maxsize=None)(
-            utils.load))
+        patch.setattr(utils, 'load',
+                      functools.lru_cache(maxsize=None)(utils.load))
         yield
 
 
@@ -76,8 +81,10 @@ def test_config_matches_its_name(path):
     assert match, f'{osp.basename(path)} does not follow the mmseg scheme'
     cfg = load(path)
     head = cfg.model.decode_head
-    assert head.type == {'srnet': 'mmctx.SRHead',
-                         'isanet': 'mmctx.ISAHead'}[match['algo']]
+    assert head.type == {
+        'srnet': 'mmctx.SRHead',
+        'isanet': 'mmctx.ISAHead'
+    }[match['algo']]
     assert cfg.model.backbone.depth == int(match['depth'])
     assert cfg.train_dataloader.batch_size == int(match['imgs'])
     iters = round(float(match['iters']) * 1000)
@@ -110,8 +117,10 @@ def test_paper_learning_rates():
     }
     assert lrs['isanet_r50-d8_4xb4-152k_ade20k-520x520.py'] == 0.02
     assert lrs['isanet_r101-d8_4xb10-114k_lip-473x473.py'] == 0.007
-    others = {k: v for k, v in lrs.items() if 'ade20k-520' not in k
-              and '_lip-' not in k}
+    others = {
+        k: v
+        for k, v in lrs.items() if 'ade20k-520' not in k and '_lip-' not in k
+    }
     assert set(others.values()) == {0.01}
 
 
@@ -120,13 +129,11 @@ def test_trainval_config_trains_on_train_and_val():
         osp.join(REPO_ROOT, 'configs', 'srnet',
                  'srnet_r50-d8_4xb2-ohem-120k_cityscapes-trainval-769x769.py'))
     datasets = cfg.train_dataloader.dataset.datasets
-    assert [d.data_prefix.img_path for d in datasets] == [
-        'leftImg8bit/train', 'leftImg8bit/val'
-    ]
+    assert [d.data_prefix.img_path
+            for d in datasets] == ['leftImg8bit/train', 'leftImg8bit/val']
     for dataset in datasets:
-        assert [t.type for t in dataset.pipeline][2:4] == [
-            'RandomResize', 'RandomCrop'
-        ]
+        assert [t.type for t in dataset.pipeline
+                ][2:4] == ['RandomResize', 'RandomCrop']
         assert dataset.pipeline[3].crop_size == (769, 769)
 
 
@@ -180,8 +187,9 @@ def test_metafile_lists_every_config_with_paper_numbers_only(algo):
     import yaml
     with open(osp.join(REPO_ROOT, 'configs', algo, 'metafile.yaml')) as f:
         metafile = yaml.safe_load(f)
-    seg_models = [m for m in metafile['Models']
-                  if m['Name'].startswith(algo + '_')]
+    seg_models = [
+        m for m in metafile['Models'] if m['Name'].startswith(algo + '_')
+    ]
     listed = {m['Config'] for m in seg_models}
     on_disk = {
         osp.relpath(p, REPO_ROOT)
@@ -200,10 +208,12 @@ def test_metafile_lists_every_config_with_paper_numbers_only(algo):
         assert osp.basename(path) in readme
 
 
-@pytest.mark.parametrize('config', SEG_CONFIGS + sorted(
-    glob.glob(osp.join(REPO_ROOT, 'configs', '*', 'dfseg_*.py')) +
-    glob.glob(osp.join(REPO_ROOT, 'configs', 'srnet', 'srnet_dfnet*.py'))),
-                         ids=osp.basename)
+@pytest.mark.parametrize(
+    'config',
+    SEG_CONFIGS + sorted(
+        glob.glob(osp.join(REPO_ROOT, 'configs', '*', 'dfseg_*.py')) +
+        glob.glob(osp.join(REPO_ROOT, 'configs', 'srnet', 'srnet_dfnet*.py'))),
+    ids=osp.basename)
 def test_tta_is_defined(config):
     """``mim test --tta`` needs both; LIP's swaps its left/right classes."""
     cfg = Config.fromfile(config)

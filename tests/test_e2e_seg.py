@@ -27,8 +27,10 @@ import mmctx  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
-CONFIGS = {'sr': 'configs/sr_r50_cityscapes.py',
-           'isa': 'configs/isa_r50_cityscapes.py'}
+CONFIGS = {
+    'sr': 'configs/sr_r50_cityscapes.py',
+    'isa': 'configs/isa_r50_cityscapes.py'
+}
 
 
 def output_tail(result):
@@ -49,7 +51,10 @@ class CountIterations(Hook):
     def __init__(self):
         self.iters = 0
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         self.iters += 1
 
@@ -79,11 +84,15 @@ def test_trains_and_evaluates_miou(trained):
     head, work_dir, metrics = trained
     assert 0.0 <= metrics['mIoU'] <= metrics['mAcc'] <= 100.0
     assert 0.0 < metrics['aAcc'] <= 100.0  # some of 32k labelled pixels hit
-    state = torch.load(osp.join(work_dir, 'iter_2.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
-    assert any(k.startswith({'sr': 'decode_head.sr_block.',
-                             'isa': 'decode_head.isa_module.'}[head])
-               for k in state)
+    state = torch.load(
+        osp.join(work_dir, 'iter_2.pth'),
+        map_location='cpu',
+        weights_only=False)['state_dict']
+    assert any(
+        k.startswith({
+            'sr': 'decode_head.sr_block.',
+            'isa': 'decode_head.isa_module.'
+        }[head]) for k in state)
 
 
 @pytest.mark.stack
@@ -93,15 +102,21 @@ def test_resumes_from_checkpoint(trained, repo_root, data_root, seg_sample,
     resume_dir = tmp_path_factory.mktemp(f'resume_{head}')
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     runner = make_runner(
-        repo_root, head, seg_sample.overrides(data_root, 3), resume_dir,
-        resume=True, load_from=checkpoint)
+        repo_root,
+        head,
+        seg_sample.overrides(data_root, 3),
+        resume_dir,
+        resume=True,
+        load_from=checkpoint)
     counter = CountIterations()
     runner.register_hook(counter)
     runner.train()
     # iterations 1-2 come from the checkpoint: only the third one runs
     assert counter.iters == 1 and runner.iter == 3
-    resumed = torch.load(osp.join(resume_dir, 'iter_3.pth'),
-                         map_location='cpu', weights_only=False)
+    resumed = torch.load(
+        osp.join(resume_dir, 'iter_3.pth'),
+        map_location='cpu',
+        weights_only=False)
     assert resumed['meta']['iter'] == 3
 
 
@@ -113,16 +128,23 @@ def test_mim_test_with_the_checkpoint(trained, repo_root, data_root,
     validation metrics (same weights, same image, deterministic)."""
     head, work_dir, trained_metrics = trained
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    overrides = {k: v for k, v in seg_sample.overrides(data_root, 2).items()
-                 if not k.startswith('train')}
-    cmd = [mim, 'test', 'mmseg', CONFIGS[head], '--checkpoint',
-           osp.join(work_dir, 'iter_2.pth'), '--work-dir', str(tmp_path),
-           '--cfg-options', *seg_sample.as_cli(overrides)]
-    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
-                            text=True, timeout=300)
+    overrides = {
+        k: v
+        for k, v in seg_sample.overrides(data_root, 2).items()
+        if not k.startswith('train')
+    }
+    cmd = [
+        mim, 'test', 'mmseg', CONFIGS[head], '--checkpoint',
+        osp.join(work_dir, 'iter_2.pth'), '--work-dir',
+        str(tmp_path), '--cfg-options', *seg_sample.as_cli(overrides)
+    ]
+    result = subprocess.run(
+        cmd, cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, output_tail(result)
-    logs = [osp.join(root, f) for root, _, files in os.walk(tmp_path)
-            for f in files if f.endswith('.json')]
+    logs = [
+        osp.join(root, f) for root, _, files in os.walk(tmp_path)
+        for f in files if f.endswith('.json')
+    ]
     assert logs, 'mim test wrote no metrics'
     with open(logs[0]) as f:
         metrics = json.load(f)
@@ -136,11 +158,13 @@ def test_mim_train_two_iterations(head, repo_root, data_root, seg_sample,
                                   tmp_path):
     """``mim train mmseg`` with this interpreter's mim, as a user runs it."""
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    cmd = [mim, 'train', 'mmseg', CONFIGS[head], '--work-dir', str(tmp_path),
-           '--cfg-options', *seg_sample.as_cli(seg_sample.overrides(data_root,
-                                                                    2))]
-    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
-                            text=True, timeout=400)
+    cmd = [
+        mim, 'train', 'mmseg', CONFIGS[head], '--work-dir',
+        str(tmp_path), '--cfg-options',
+        *seg_sample.as_cli(seg_sample.overrides(data_root, 2))
+    ]
+    result = subprocess.run(
+        cmd, cwd=repo_root, capture_output=True, text=True, timeout=400)
     assert result.returncode == 0, output_tail(result)
     assert osp.isfile(osp.join(tmp_path, 'iter_2.pth'))
     assert 'mIoU' in result.stdout + result.stderr
@@ -163,16 +187,26 @@ def test_two_process_gloo_training(launch, repo_root, data_root, seg_sample,
     port = free_port()
     if launch == 'mim train':
         mim = osp.join(osp.dirname(sys.executable), 'mim')
-        head = [mim, 'train', 'mmseg', CONFIGS['isa'], '--launcher',
-                'pytorch', '--gpus', '2', '--port', str(port)]
+        head = [
+            mim, 'train', 'mmseg', CONFIGS['isa'], '--launcher', 'pytorch',
+            '--gpus', '2', '--port',
+            str(port)
+        ]
     else:
         head = ['bash', 'tools/dist_train.sh', CONFIGS['sr'], '2']
-    cmd = head + ['--work-dir', str(tmp_path), '--cfg-options',
-                  *seg_sample.as_cli(options)]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(port),
-               PYTHON=sys.executable)
-    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
-                            text=True, timeout=400, env=env)
+    cmd = head + [
+        '--work-dir',
+        str(tmp_path), '--cfg-options', *seg_sample.as_cli(options)
+    ]
+    env = dict(
+        os.environ, OMP_NUM_THREADS='1', PORT=str(port), PYTHON=sys.executable)
+    result = subprocess.run(
+        cmd,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=env)
     assert result.returncode == 0, output_tail(result)
     assert osp.isfile(osp.join(tmp_path, 'iter_2.pth'))
     log = result.stdout + result.stderr

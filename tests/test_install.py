@@ -34,27 +34,34 @@ def environment_only():
 
 def pip(*args, check=True):
     result = subprocess.run([sys.executable, '-m', 'pip', *args],
-                            capture_output=True, text=True, timeout=600,
+                            capture_output=True,
+                            text=True,
+                            timeout=600,
                             env=environment_only())
-    assert not check or result.returncode == 0, (result.stdout[-3000:] +
-                                                 result.stderr[-3000:])
+    assert not check or result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:])
     return result
 
 
 def installed():
     """``{distribution: version}`` of this interpreter's environment."""
-    return {p['name'].lower(): p['version']
-            for p in json.loads(pip('list', '--format=json').stdout)}
+    return {
+        p['name'].lower(): p['version']
+        for p in json.loads(pip('list', '--format=json').stdout)
+    }
 
 
 def wheel_requirements(wheel):
     """The unconditional ``Requires-Dist`` names of the wheel."""
     with zipfile.ZipFile(wheel) as archive:
-        (name, ) = [n for n in archive.namelist()
-                    if n.endswith('.dist-info/METADATA')]
+        (name, ) = [
+            n for n in archive.namelist() if n.endswith('.dist-info/METADATA')
+        ]
         lines = archive.read(name).decode().splitlines()
-    requirements = [Requirement(line.split(':', 1)[1]) for line in lines
-                    if line.startswith('Requires-Dist:')]
+    requirements = [
+        Requirement(line.split(':', 1)[1]) for line in lines
+        if line.startswith('Requires-Dist:')
+    ]
     return {r.name.lower() for r in requirements if r.marker is None}
 
 
@@ -69,10 +76,11 @@ def test_pip_install_would_change_no_package(wheel, tmp_path):
     """pip's own plan for ``pip install <wheel>`` here: mmctx and nothing
     else (no torch, mmcv, numpy or setuptools upgrade)."""
     report = tmp_path / 'report.json'
-    pip('install', '--dry-run', '--quiet', '--report', str(report),
-        str(wheel))
-    plan = {item['metadata']['name'].lower(): item['metadata']['version']
-            for item in json.loads(report.read_text())['install']}
+    pip('install', '--dry-run', '--quiet', '--report', str(report), str(wheel))
+    plan = {
+        item['metadata']['name'].lower(): item['metadata']['version']
+        for item in json.loads(report.read_text())['install']
+    }
     assert set(plan) == {'mmctx'}, plan
 
 
@@ -81,9 +89,10 @@ def _mmctx_distribution_installed():
 
 
 @pytest.mark.stack
-@pytest.mark.skipif(_mmctx_distribution_installed(),
-                    reason='mmctx is installed here (make\'s editable '
-                    'install); the dry run covers this environment')
+@pytest.mark.skipif(
+    _mmctx_distribution_installed(),
+    reason='mmctx is installed here (make\'s editable '
+    'install); the dry run covers this environment')
 def test_pip_install_changes_no_package(wheel):
     before = installed()
     pip('install', str(wheel))
@@ -102,20 +111,25 @@ def test_this_stack_is_supported():
 
 
 @pytest.mark.smoke
-@pytest.mark.parametrize('name, version', [
-    ('torch', '2.1.2+cu121'), ('torch', '2.15.0'), ('mmcv', '2.0.0rc4'),
-    ('mmcv', '2.3.6'), ('mmengine', '0.10.12'), ('mmseg', '1.4.2'),
-    ('mmdet', '3.5.1')])
+@pytest.mark.parametrize('name, version', [('torch', '2.1.2+cu121'),
+                                           ('torch', '2.15.0'),
+                                           ('mmcv', '2.0.0rc4'),
+                                           ('mmcv', '2.3.6'),
+                                           ('mmengine', '0.10.12'),
+                                           ('mmseg', '1.4.2'),
+                                           ('mmdet', '3.5.1')])
 def test_supported_versions_pass(name, version):
     check_version(name, version)
 
 
 @pytest.mark.smoke
-@pytest.mark.parametrize('name, version, supported', [
-    ('torch', '2.0.1', '>=2.1.0'), ('mmcv', '2.4.0', '>=2.0.0, <2.4.0'),
-    ('mmcv', '1.7.2', '>=2.0.0, <2.4.0'),
-    ('mmengine', '0.11.0', '>=0.10.0, <0.11.0'),
-    ('mmseg', '0.30.0', '>=1.0.0, <2.0.0'), ('mmdet', '2.28.2', '>=3.0.0')])
+@pytest.mark.parametrize('name, version, supported',
+                         [('torch', '2.0.1', '>=2.1.0'),
+                          ('mmcv', '2.4.0', '>=2.0.0, <2.4.0'),
+                          ('mmcv', '1.7.2', '>=2.0.0, <2.4.0'),
+                          ('mmengine', '0.11.0', '>=0.10.0, <0.11.0'),
+                          ('mmseg', '0.30.0', '>=1.0.0, <2.0.0'),
+                          ('mmdet', '2.28.2', '>=3.0.0')])
 def test_unsupported_version_is_named(name, version, supported):
     with pytest.raises(UnsupportedStackError) as error:
         check_version(name, version)
@@ -126,8 +140,10 @@ def test_unsupported_version_is_named(name, version, supported):
 
 
 def run_python(code):
-    return subprocess.run([sys.executable, '-c', code], capture_output=True,
-                          text=True, timeout=300,
+    return subprocess.run([sys.executable, '-c', code],
+                          capture_output=True,
+                          text=True,
+                          timeout=300,
                           env=dict(os.environ, PYTHONPATH=REPO_ROOT))
 
 
@@ -152,8 +168,9 @@ def test_mminstall_lists_the_supported_ranges():
     2.2: later versions are the OneDL fork's)."""
     import_name = {dists[0]: name for name, dists in DISTRIBUTIONS.items()}
     with open(osp.join(REPO_ROOT, 'requirements', 'mminstall.txt')) as f:
-        requirements = [Requirement(line.strip()) for line in f
-                        if line.strip()]
+        requirements = [
+            Requirement(line.strip()) for line in f if line.strip()
+        ]
     assert {import_name[r.name] for r in requirements} == \
         set(SUPPORTED) - {'torch'}
     for requirement in requirements:

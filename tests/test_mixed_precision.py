@@ -47,8 +47,7 @@ def data_root(tmp_path_factory):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU path')
 @pytest.mark.parametrize('head', sorted(CONFIGS))
-def test_two_bf16_iterations_on_the_cpu(repo_root, data_root, tmp_path,
-                                        head):
+def test_two_bf16_iterations_on_the_cpu(repo_root, data_root, tmp_path, head):
     cfg = Config.fromfile(osp.join(repo_root, CONFIGS[head]))
     cfg.merge_from_dict(overrides(data_root))
     cfg.optim_wrapper.type = 'AmpOptimWrapper'  # what --amp sets
@@ -62,7 +61,11 @@ def test_two_bf16_iterations_on_the_cpu(repo_root, data_root, tmp_path,
     before = {k: v.clone() for k, v in runner.model.state_dict().items()}
 
     class RecordLoss(Hook):
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
+
+        def after_train_iter(self,
+                             runner,
+                             batch_idx,
+                             data_batch=None,
                              outputs=None):
             losses.append(float(outputs['loss']))
 
@@ -73,8 +76,10 @@ def test_two_bf16_iterations_on_the_cpu(repo_root, data_root, tmp_path,
     assert dtypes[:2] == [torch.bfloat16] * 2  # the two training forwards
     assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
     after = runner.model.state_dict()
-    changed = [k for k in before if before[k].is_floating_point()
-               and not torch.equal(before[k], after[k])]
+    changed = [
+        k for k in before if before[k].is_floating_point()
+        and not torch.equal(before[k], after[k])
+    ]
     assert len(changed) > 10
     assert all(torch.isfinite(after[k]).all() for k in changed)
 
@@ -82,19 +87,26 @@ def test_two_bf16_iterations_on_the_cpu(repo_root, data_root, tmp_path,
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU path')
 def test_fp16_on_the_cpu_is_refused_by_name():
     with pytest.raises(ValueError, match="dtype='float16'"):
-        AmpOptimWrapper(dtype='float16',
-                        optimizer=torch.optim.SGD([torch.zeros(1)], lr=0.1))
+        AmpOptimWrapper(
+            dtype='float16',
+            optimizer=torch.optim.SGD([torch.zeros(1)], lr=0.1))
 
 
 def test_mim_train_amp(repo_root, data_root, tmp_path):
     """``mim train mmseg CONFIG --amp`` on the CPU: bf16, finite losses."""
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    cmd = [mim, 'train', 'mmseg', CONFIGS['sr'], '--amp', '--work-dir',
-           str(tmp_path), '--cfg-options',
-           *[f'{k}={v}' for k, v in overrides(data_root).items()]]
-    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
-                            text=True, timeout=400,
-                            env=dict(os.environ, OMP_NUM_THREADS='2'))
+    cmd = [
+        mim, 'train', 'mmseg', CONFIGS['sr'], '--amp', '--work-dir',
+        str(tmp_path), '--cfg-options',
+        *[f'{k}={v}' for k, v in overrides(data_root).items()]
+    ]
+    result = subprocess.run(
+        cmd,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=dict(os.environ, OMP_NUM_THREADS='2'))
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert 'AmpOptimWrapper' in log

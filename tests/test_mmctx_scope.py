@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmdet.registry import MODELS as MMDET_MODELS
 
 import mmctx  # noqa: F401
 from _mmctx_scope import shipped_config_path
@@ -31,22 +31,26 @@ def _scope_pth_installed():
     return any(osp.isfile(osp.join(f, 'mmctx-scope.pth')) for f in folders)
 
 
-@pytest.mark.skipif(not _scope_pth_installed(),
-                    reason='mmctx-scope.pth is not installed here (mmctx '
-                    'comes from PYTHONPATH, as on the other stacks)')
+@pytest.mark.skipif(
+    not _scope_pth_installed(),
+    reason='mmctx-scope.pth is not installed here (mmctx '
+    'comes from PYTHONPATH, as on the other stacks)')
 def test_resolved_at_startup_without_importing_mmctx():
     code = ('import sys; from mmengine.config import Config; '
             "assert 'mmctx' not in sys.modules; "
             'print(Config._get_cfg_path._mmctx_scope)')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout
     assert out.strip() == 'True'
 
 
 def test_detection_config_inherited_by_name_builds(tmp_path):
     user = tmp_path / 'my_mask_rcnn.py'
-    user.write_text("_base_ = 'mmctx::isanet/mask-rcnn_r50-isa-c5_fpn_1x_coco.py'\n"
-                    'model = dict(backbone=dict(init_cfg=None))\n')
+    user.write_text(
+        "_base_ = 'mmctx::isanet/mask-rcnn_r50-isa-c5_fpn_1x_coco.py'\n"
+        'model = dict(backbone=dict(init_cfg=None))\n')
     cfg = Config.fromfile(str(user))
     shipped = Config.fromfile(
         shipped_config_path('isanet/mask-rcnn_r50-isa-c5_fpn_1x_coco.py'))

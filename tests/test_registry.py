@@ -1,4 +1,5 @@
-"""mmctx registries resolve from both host scopes; mmseg's names stay mmseg's."""
+"""mmctx registries resolve from both host scopes; mmseg's names stay
+mmseg's."""
 import pytest
 import torch
 from mmcv.cnn import build_plugin_layer
@@ -12,7 +13,8 @@ HOST_SCOPES = ['mmseg', 'mmdet']
 
 @pytest.fixture
 def dummies():
-    """A head-like class in the mmctx scope and a plugin in the root registry."""
+    """A head-like class in the mmctx scope and a plugin in the root
+    registry."""
 
     class MmctxDummyHead(torch.nn.Module):
 
@@ -69,8 +71,9 @@ def test_root_plugin_resolves_from_host_scope(dummies, scope):
     with DefaultScope.overwrite_default_scope(scope):
         name, plugin = build_plugin_layer(
             dict(type='MmctxDummyPlugin'), postfix='_1', in_channels=8)
-        assert type(host_models(scope).build(
-            dict(type='MmctxDummyPlugin', in_channels=4))) is plugin_cls
+        assert type(
+            host_models(scope).build(
+                dict(type='MmctxDummyPlugin', in_channels=4))) is plugin_cls
     assert name == 'dummy_plugin_1'
     assert type(plugin) is plugin_cls and plugin.in_channels == 8
 
@@ -90,14 +93,20 @@ def test_mmseg_isahead_untouched():
     assert MMSEG_MODELS.get('ISAHead') is MmsegISAHead
     with DefaultScope.overwrite_default_scope('mmseg'):
         head = MMSEG_MODELS.build(
-            dict(type='ISAHead', in_channels=8, channels=8, isa_channels=4,
-                 num_classes=3, norm_cfg=dict(type='BN')))
+            dict(
+                type='ISAHead',
+                in_channels=8,
+                channels=8,
+                isa_channels=4,
+                num_classes=3,
+                norm_cfg=dict(type='BN')))
     assert type(head) is MmsegISAHead
 
 
 @pytest.mark.smoke
 def test_public_api_is_what_configs_build():
-    """``mmctx.X`` in Python is the class ``type='X'`` / ``'mmctx.X'`` builds."""
+    """``mmctx.X`` in Python is the class ``type='X'`` / ``'mmctx.X'``
+    builds."""
     assert PLUGIN_MODELS.get('SRBlock') is mmctx.SRBlock
     assert PLUGIN_MODELS.get('ISABlock') is mmctx.ISABlock
     assert MODELS.get('SRHead') is mmctx.SRHead

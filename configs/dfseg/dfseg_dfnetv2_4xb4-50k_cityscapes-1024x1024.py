@@ -5,8 +5,7 @@
 _base_ = [
     '../_base_/models/dfseg_dfnetv2.py',
     'mmseg::_base_/datasets/cityscapes_1024x1024.py',
-    '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
 crop_size = (1024, 1024)
 data_preprocessor = dict(size=crop_size)

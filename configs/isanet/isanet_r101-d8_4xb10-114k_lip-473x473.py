@@ -3,8 +3,7 @@
 # R-101 as in the paper, single-scale evaluation (CE2P protocol).
 _base_ = [
     '../_base_/models/isanet_r50-d8.py', '../_base_/datasets/lip_473x473.py',
-    '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
 crop_size = (473, 473)
 data_preprocessor = dict(size=crop_size)

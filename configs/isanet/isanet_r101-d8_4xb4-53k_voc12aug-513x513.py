@@ -5,8 +5,7 @@
 _base_ = [
     '../_base_/models/isanet_r50-d8.py',
     'mmseg::_base_/datasets/pascal_voc12_aug.py',
-    '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
 crop_size = (513, 513)
 train_pipeline = [

@@ -3,8 +3,7 @@
 # R-101 as in the paper.
 _base_ = [
     '../_base_/models/isanet_r50-d8.py',
-    'mmseg::_base_/datasets/coco-stuff10k.py',
-    '../_base_/default_runtime.py',
+    'mmseg::_base_/datasets/coco-stuff10k.py', '../_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
 crop_size = (520, 520)

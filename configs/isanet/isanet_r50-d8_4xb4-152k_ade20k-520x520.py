@@ -1,10 +1,8 @@
 # ADE20K as in the paper (Sec. 4.1): batch 16, crop 520, lr 0.02,
 # 120 epochs = 120 * 20210 / 16 = 151.6k iterations.
 _base_ = [
-    '../_base_/models/isanet_r50-d8.py',
-    'mmseg::_base_/datasets/ade20k.py',
-    '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/models/isanet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
 crop_size = (520, 520)
 train_pipeline = [

@@ -2,8 +2,7 @@
 # 120 epochs = 120 * 20210 / 16 = 151.6k iterations.
 _base_ = [
     '../_base_/models/srnet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_160k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)

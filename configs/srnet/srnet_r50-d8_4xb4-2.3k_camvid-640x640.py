@@ -3,8 +3,7 @@
 # no batch size for CamVid; 16 is the one it uses everywhere else).
 _base_ = [
     '../_base_/models/srnet_r50-d8.py', '../_base_/datasets/camvid.py',
-    '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_20k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
 ]
 crop_size = (640, 640)
 data_preprocessor = dict(size=crop_size)

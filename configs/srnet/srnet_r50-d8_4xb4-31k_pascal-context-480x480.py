@@ -5,8 +5,7 @@ _base_ = [
     '../_base_/models/srnet_r50-d8.py',
     'mmseg::_base_/datasets/pascal_context.py',
     '../_base_/datasets/tta_multiscale_flip.py',
-    '../_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
 ]
 crop_size = (480, 480)
 data_preprocessor = dict(size=crop_size)

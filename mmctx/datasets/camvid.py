@@ -34,10 +34,9 @@ class CamVidDataset(BaseSegDataset):
         classes=('Sky', 'Building', 'Pole', 'Road', 'Sidewalk', 'Tree',
                  'SignSymbol', 'Fence', 'Car', 'Pedestrian', 'Bicyclist'),
         # The SegNet tutorial's colours (Pavement is called Sidewalk here).
-        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128],
-                 [128, 64, 128], [60, 40, 222], [128, 128, 0],
-                 [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
-                 [0, 128, 192]])
+        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128],
+                 [60, 40, 222], [128, 128, 0], [192, 128, 128], [64, 64, 128],
+                 [64, 0, 128], [64, 64, 0], [0, 128, 192]])
     VOID_ID = 11
 
     def __init__(self,
@@ -48,9 +47,10 @@ class CamVidDataset(BaseSegDataset):
             img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
 
     @classmethod
-    def get_label_map(cls,
-                      new_classes: Optional[Sequence] = None
-                      ) -> Optional[Dict[int, int]]:
+    def get_label_map(
+            cls,
+            new_classes: Optional[Sequence] = None
+    ) -> Optional[Dict[int, int]]:
         """Label map of :class:`BaseSegDataset` (for a subset of classes)
         plus void (11) -> 255."""
         label_map = super().get_label_map(new_classes) or {}

@@ -54,8 +54,9 @@ def _place_objects(rng, size, radii):
     for radius in radii:
         for _ in range(50):
             cy, cx = rng.uniform(radius + 2, size - radius - 2, size=2)
-            if all(np.hypot(cy - y, cx - x) > radius + r + 6
-                   for y, x, r in placed):
+            if all(
+                    np.hypot(cy - y, cx - x) > radius + r + 6
+                    for y, x, r in placed):
                 placed.append((cy, cx, radius))
                 break
     return placed
@@ -125,8 +126,8 @@ def render_sample(rng: np.random.Generator,
     for cy, cx, radius in placed:
         keep_out |= _disc(size, cy, cx, radius + 12 * scale)
     dots = _scatter_dots(rng, size, keep_out, num_dots)
-    colours = np.array([WARM_DOT, COLD_DOT] if scene == 'warm' else
-                       [COLD_DOT, WARM_DOT])
+    colours = np.array([WARM_DOT, COLD_DOT] if scene ==
+                       'warm' else [COLD_DOT, WARM_DOT])
     is_minority = rng.permutation(len(dots)) >= min(majority, len(dots))
     for (cy, cx), minority in zip(dots, is_minority):
         image[_disc(size, cy, cx, 2)] = colours[int(minority)]
@@ -161,8 +162,12 @@ def generate_split(img_dir: str, ann_dir: str, split: str, num_images: int,
     written here and is never touched. Processes that need the same split
     (distributed training) wait for the first one under a file lock.
     """
-    settings = dict(version=GENERATOR_VERSION, split=split,
-                    num_images=num_images, image_size=image_size, seed=seed)
+    settings = dict(
+        version=GENERATOR_VERSION,
+        split=split,
+        num_images=num_images,
+        image_size=image_size,
+        seed=seed)
     folders = (img_dir, ann_dir)
     if all(_read_stamp(d) == settings for d in folders):
         return
@@ -175,8 +180,9 @@ def generate_split(img_dir: str, ann_dir: str, split: str, num_images: int,
         _refuse_foreign_files(folders)
         tmp_prefix = f'.tmp-{split}-'
         _remove_stale_temporaries(parents, tmp_prefix)
-        tmp_dirs = [tempfile.mkdtemp(prefix=tmp_prefix, dir=p)
-                    for p in parents]
+        tmp_dirs = [
+            tempfile.mkdtemp(prefix=tmp_prefix, dir=p) for p in parents
+        ]
         for index in range(num_images):
             image, label, _ = render_sample(
                 sample_rng(seed, split, index), image_size)

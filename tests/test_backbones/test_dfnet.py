@@ -27,7 +27,8 @@ def bn_entries(prefix, channels, generator):
         f'{prefix}.weight': torch.rand(channels, generator=generator) + 0.5,
         f'{prefix}.bias': torch.randn(channels, generator=generator),
         f'{prefix}.running_mean': torch.randn(channels, generator=generator),
-        f'{prefix}.running_var': torch.rand(channels, generator=generator) + .5,
+        f'{prefix}.running_var':
+        torch.rand(channels, generator=generator) + .5,
         f'{prefix}.num_batches_tracked': torch.tensor(7),
     }
 
@@ -45,11 +46,11 @@ def public_state_dict(arch):
     for name, planes, blocks, stride in PUBLIC_STAGES[arch]:
         for i in range(blocks):
             p = f'{name}.{i}'
-            sd[f'{p}.conv1.weight'] = torch.randn(planes, inplanes, 3, 3,
-                                                  generator=g)
+            sd[f'{p}.conv1.weight'] = torch.randn(
+                planes, inplanes, 3, 3, generator=g)
             sd.update(bn_entries(f'{p}.bn1', planes, g))
-            sd[f'{p}.conv2.weight'] = torch.randn(planes, planes, 3, 3,
-                                                  generator=g)
+            sd[f'{p}.conv2.weight'] = torch.randn(
+                planes, planes, 3, 3, generator=g)
             sd.update(bn_entries(f'{p}.bn2', planes, g))
             if i == 0 and (stride != 1 or inplanes != planes):
                 sd[f'{p}.downsample.0.weight'] = torch.randn(

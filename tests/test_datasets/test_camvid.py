@@ -31,8 +31,8 @@ def camvid_root(tmp_path):
 def _dataset_cfg(repo_root, data_root, split):
     cfg = Config.fromfile(
         osp.join(repo_root, 'configs/_base_/datasets/camvid.py'))
-    cfg.merge_from_dict({f'{split}_dataloader.dataset.data_root':
-                         str(data_root)})
+    cfg.merge_from_dict(
+        {f'{split}_dataloader.dataset.data_root': str(data_root)})
     return cfg[f'{split}_dataloader'].dataset
 
 
@@ -49,8 +49,7 @@ def test_config_splits_load_pairs(repo_root, camvid_root, split):
     assert isinstance(dataset, CamVidDataset)
     assert len(dataset) == 2
     info = dataset.get_data_info(0)
-    assert info['img_path'] == osp.join(camvid_root, split,
-                                        f'{NAMES[0]}.png')
+    assert info['img_path'] == osp.join(camvid_root, split, f'{NAMES[0]}.png')
     assert info['seg_map_path'] == osp.join(camvid_root, f'{split}annot',
                                             f'{NAMES[0]}.png')
 
@@ -59,9 +58,11 @@ def test_void_maps_to_ignore_and_classes_keep_ids(repo_root, camvid_root):
     init_default_scope('mmseg')
     cfg = _dataset_cfg(repo_root, camvid_root, 'test')
     # the test pipeline minus the 960x720 resize: compare pixel by pixel
-    cfg.pipeline = [dict(type='LoadImageFromFile'),
-                    dict(type='LoadAnnotations'),
-                    dict(type='PackSegInputs')]
+    cfg.pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(type='PackSegInputs')
+    ]
     dataset = DATASETS.build(cfg)
     for i in range(2):
         raw = ((np.arange(48) + i) % 12).reshape(6, 8)

@@ -33,8 +33,9 @@ def test_same_seed_split_and_index_give_the_same_image():
     a = render_sample(sample_rng(3, 'train', 7))
     b = render_sample(sample_rng(3, 'train', 7))
     assert all(np.array_equal(x, y) for x, y in zip(a[:2], b[:2]))
-    for other in (sample_rng(4, 'train', 7), sample_rng(3, 'val', 7),
-                  sample_rng(3, 'train', 8)):
+    for other in (sample_rng(4, 'train',
+                             7), sample_rng(3, 'val',
+                                            7), sample_rng(3, 'train', 8)):
         assert not np.array_equal(a[0], render_sample(other)[0])
 
 
@@ -48,15 +49,17 @@ def test_striped_class_is_the_majority_dot_colour(index):
     striped = np.isin(label, (STRIPES_WARM, STRIPES_COLD))
     assert striped.any()
     assert set(np.unique(label[striped])) == {
-        STRIPES_WARM if scene == 'warm' else STRIPES_COLD}
+        STRIPES_WARM if scene == 'warm' else STRIPES_COLD
+    }
 
 
 def test_no_dot_near_an_object():
     """Every object pixel is at least 10 px from every dot pixel: the cue
     is outside any small neighbourhood of an object."""
     for image, label, _ in SAMPLES[:20]:
-        dots = np.argwhere(dot_pixels(image, WARM_DOT)
-                           | dot_pixels(image, COLD_DOT))
+        dots = np.argwhere(
+            dot_pixels(image, WARM_DOT)
+            | dot_pixels(image, COLD_DOT))
         objects = np.argwhere(label != BACKGROUND)
         distances = np.hypot(*(dots[:, None] - objects[None]).T)
         assert distances.min() >= 10
@@ -79,16 +82,19 @@ def test_both_striped_classes_have_the_same_texture():
 
 def test_all_classes_occur_and_scenes_are_balanced():
     labels = np.stack([s[1] for s in SAMPLES])
-    assert set(np.unique(labels)) == {BACKGROUND, RING, STRIPES_WARM,
-                                      STRIPES_COLD}
+    assert set(
+        np.unique(labels)) == {BACKGROUND, RING, STRIPES_WARM, STRIPES_COLD}
     warm = sum(s[2] == 'warm' for s in SAMPLES)
     assert 0.3 < warm / len(SAMPLES) < 0.7
 
 
 def build(data_root, **kwargs):
     init_default_scope('mmseg')
-    cfg = dict(type='mmctx.ContextCuesDataset', data_root=str(data_root),
-               num_images=6, pipeline=[])
+    cfg = dict(
+        type='mmctx.ContextCuesDataset',
+        data_root=str(data_root),
+        num_images=6,
+        pipeline=[])
     cfg.update(kwargs)
     return MMSEG_DATASETS.build(cfg)
 
@@ -116,8 +122,10 @@ def test_generates_the_split_on_first_use_and_reuses_it(tmp_path):
 
 
 def leftovers(root):
-    return [name for _, dirs, _ in os.walk(root) for name in dirs
-            if name.startswith('.tmp-')]
+    return [
+        name for _, dirs, _ in os.walk(root) for name in dirs
+        if name.startswith('.tmp-')
+    ]
 
 
 def test_concurrent_generation_of_one_split(tmp_path):
@@ -126,9 +134,12 @@ def test_concurrent_generation_of_one_split(tmp_path):
     img_dir = tmp_path / 'img_dir' / 'train'
     ann_dir = tmp_path / 'ann_dir' / 'train'
     context = multiprocessing.get_context('fork')
-    workers = [context.Process(target=generate_split,
-                               args=(str(img_dir), str(ann_dir), 'train', 40,
-                                     64, 0)) for _ in range(4)]
+    workers = [
+        context.Process(
+            target=generate_split,
+            args=(str(img_dir), str(ann_dir), 'train', 40, 64, 0))
+        for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -159,20 +170,26 @@ def killed_on_call(number, function):
     return wrapper
 
 
-@pytest.mark.parametrize('step, call', [
-    ('render_sample', 3),  # mid-way through the images
-    ('rmtree', 1),  # before the old img_dir is removed
-    ('replace', 1),  # img_dir removed, the new one not moved in yet
-    ('rmtree', 2),  # img_dir moved in, ann_dir still the old one
-    ('replace', 2),  # img_dir moved in, old ann_dir removed
-])
+@pytest.mark.parametrize(
+    'step, call',
+    [
+        ('render_sample', 3),  # mid-way through the images
+        ('rmtree', 1),  # before the old img_dir is removed
+        ('replace', 1),  # img_dir removed, the new one not moved in yet
+        ('rmtree', 2),  # img_dir moved in, ann_dir still the old one
+        ('replace', 2),  # img_dir moved in, old ann_dir removed
+    ])
 def test_generation_killed_at_any_step_recovers(tmp_path, monkeypatch, step,
-                                                 call):
-    img_dir, ann_dir = tmp_path / 'img_dir' / 'train', tmp_path / 'ann_dir' / 'train'
+                                                call):
+    img_dir = tmp_path / 'img_dir' / 'train'
+    ann_dir = tmp_path / 'ann_dir' / 'train'
     args = (str(img_dir), str(ann_dir), 'train')
     generate_split(*args, num_images=3, image_size=64, seed=1)
-    owner = {'render_sample': context_cues, 'rmtree': context_cues.shutil,
-             'replace': context_cues.os}[step]
+    owner = {
+        'render_sample': context_cues,
+        'rmtree': context_cues.shutil,
+        'replace': context_cues.os
+    }[step]
     with monkeypatch.context() as patch:
         patch.setattr(owner, step, killed_on_call(call, getattr(owner, step)))
         with pytest.raises(Killed):
@@ -186,14 +203,15 @@ def test_generation_killed_at_any_step_recovers(tmp_path, monkeypatch, step,
         assert sorted(os.listdir(folder)) == sorted(names + [STAMP_NAME])
         for i, name in enumerate(names):
             expected = render_sample(sample_rng(0, 'train', i), 64)[item]
-            assert np.array_equal(np.asarray(Image.open(folder / name)),
-                                  expected)
+            assert np.array_equal(
+                np.asarray(Image.open(folder / name)), expected)
 
 
 def test_a_stamp_in_either_folder_marks_the_pair_as_ours(tmp_path):
     """Killed between the two moves, or written by a release that stamped
     img_dir only: regenerated, not refused."""
-    img_dir, ann_dir = tmp_path / 'img_dir' / 'train', tmp_path / 'ann_dir' / 'train'
+    img_dir = tmp_path / 'img_dir' / 'train'
+    ann_dir = tmp_path / 'ann_dir' / 'train'
     generate_split(str(img_dir), str(ann_dir), 'train', 2, 64, 0)
     shutil.rmtree(img_dir)
     (ann_dir / '00099.png').write_bytes(b'stale')
@@ -203,8 +221,9 @@ def test_a_stamp_in_either_folder_marks_the_pair_as_ours(tmp_path):
 
 def test_train_and_val_differ_with_equal_seeds(tmp_path):
     train = build(tmp_path)
-    val = build(tmp_path, data_prefix=dict(img_path='img_dir/val',
-                                           seg_map_path='ann_dir/val'))
+    val = build(
+        tmp_path,
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'))
     a = np.asarray(Image.open(train[0]['img_path']))
     b = np.asarray(Image.open(val[0]['img_path']))
     assert not np.array_equal(a, b)

@@ -41,8 +41,8 @@ def test_registered_in_mmctx_scope_only():
     head = build_head()
     assert type(head) is SRHead
     with pytest.raises(KeyError):
-        MODELS.build(dict(type='SRHead', in_channels=4, channels=4,
-                          num_classes=2))
+        MODELS.build(
+            dict(type='SRHead', in_channels=4, channels=4, num_classes=2))
 
 
 def test_forward_is_the_nlhead_topology_with_the_sr_block():
@@ -63,16 +63,23 @@ def test_forward_is_the_nlhead_topology_with_the_sr_block():
 
 def test_block_is_built_on_head_channels_with_every_option():
     head = build_head(
-        ratio=4, num_nodes=2, squeeze='gap', reasoning='attention',
-        node_order='strided', ghp_scale='sum', ghp_projections=2,
-        zero_init=False, sr_norm_cfg=dict(type='GN', num_groups=4),
+        ratio=4,
+        num_nodes=2,
+        squeeze='gap',
+        reasoning='attention',
+        node_order='strided',
+        ghp_scale='sum',
+        ghp_projections=2,
+        zero_init=False,
+        sr_norm_cfg=dict(type='GN', num_groups=4),
         sr_act_cfg=None)
     block = head.sr_block
     assert isinstance(block, SRBlock)
     assert (block.in_channels, block.channels) == (CHANNELS, CHANNELS // 4)
     assert (block.num_nodes, block.squeeze, block.reasoning_mode,
-            block.node_order, block.ghp_scale, block.zero_init) == (
-                2, 'gap', 'attention', 'strided', 'sum', False)
+            block.node_order, block.ghp_scale,
+            block.zero_init) == (2, 'gap', 'attention', 'strided', 'sum',
+                                 False)
     assert isinstance(block.out_proj.norm, torch.nn.GroupNorm)
     assert isinstance(block.reasoning.act, torch.nn.Identity)
     ghp = build_head(ghp_projections=2).sr_block
@@ -82,8 +89,8 @@ def test_block_is_built_on_head_channels_with_every_option():
 def test_paper_defaults():
     block = build_head(num_nodes=16, in_channels=64, channels=64).sr_block
     assert (block.channels, block.num_nodes, block.squeeze,
-            block.reasoning_mode, block.node_order) == (
-                32, 16, 'ghp', 'gcn', 'contiguous')
+            block.reasoning_mode, block.node_order) == (32, 16, 'ghp', 'gcn',
+                                                        'contiguous')
 
 
 def test_block_is_identity_at_init():
@@ -108,7 +115,8 @@ def test_bad_arguments():
     (dict(ratio=2, num_nodes=3), r'num_nodes=3 .*\(channels / ratio = 8\)'),
     (dict(ghp_projections=1.0), r'ghp_projections must be one of \(1, 2\), '
      'but got 1.0'),
-    (dict(dropout_ratio='0.1'), "dropout_ratio must be a number in \\[0, 1\\), "
+    (dict(dropout_ratio='0.1'),
+     'dropout_ratio must be a number in \\[0, 1\\), '
      "but got '0.1'"),
 ])
 def test_errors_name_the_head_argument(kwargs, message):
@@ -125,9 +133,12 @@ def test_empty_batch():
 
 
 def test_multi_level_inputs_and_align_corners():
-    head = randomize(build_head(
-        in_channels=[4, 8], in_index=[0, 1],
-        input_transform='resize_concat', align_corners=True))
+    head = randomize(
+        build_head(
+            in_channels=[4, 8],
+            in_index=[0, 1],
+            input_transform='resize_concat',
+            align_corners=True))
     inputs = [torch.randn(1, 4, 8, 10), torch.randn(1, 8, 4, 5)]
     out = head(inputs)
     assert out.shape == (1, NUM_CLASSES, 8, 10)
@@ -146,6 +157,5 @@ def test_loss_and_predict_with_batch_size_one():
     losses['loss_ce'].backward()
     assert head.sr_block.out_proj.conv.weight.grad.abs().sum() > 0
     head.eval()
-    logits = head.predict(feats, [dict(img_shape=(32, 32))],
-                          test_cfg=dict())
+    logits = head.predict(feats, [dict(img_shape=(32, 32))], test_cfg=dict())
     assert logits.shape == (1, NUM_CLASSES, 32, 32)

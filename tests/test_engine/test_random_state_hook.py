@@ -16,8 +16,7 @@ import torch
 
 import mmctx  # noqa: F401
 from mmctx.checkpoint import load
-from mmctx.engine.hooks.random_state_hook import (_unusable,
-                                                  get_random_state,
+from mmctx.engine.hooks.random_state_hook import (_unusable, get_random_state,
                                                   set_random_state)
 
 CONFIG = 'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'
@@ -78,25 +77,42 @@ def overrides(data_root, **extra):
     return options
 
 
-def train(repo_root, tmp, name, options, kill_iter=0, kill_rank=0,
-          nproc=1, timeout=300):
+def train(repo_root,
+          tmp,
+          name,
+          options,
+          kill_iter=0,
+          kill_rank=0,
+          nproc=1,
+          timeout=300):
     script = osp.join(tmp, 'train.py')
     if not osp.isfile(script):
         with open(script, 'w') as f:
             f.write(TRAIN)
     work_dir = osp.join(tmp, name)
     os.makedirs(work_dir, exist_ok=True)
-    args = [CONFIG, work_dir, json.dumps(options), str(kill_iter),
-            str(kill_rank)]
+    args = [
+        CONFIG, work_dir,
+        json.dumps(options),
+        str(kill_iter),
+        str(kill_rank)
+    ]
     if nproc > 1:
-        cmd = [sys.executable, '-m', 'torch.distributed.run',
-               f'--nproc_per_node={nproc}', '--master_addr=127.0.0.1',
-               f'--master_port={free_port()}', script, *args, 'pytorch']
+        cmd = [
+            sys.executable, '-m', 'torch.distributed.run',
+            f'--nproc_per_node={nproc}', '--master_addr=127.0.0.1',
+            f'--master_port={free_port()}', script, *args, 'pytorch'
+        ]
     else:
         cmd = [sys.executable, script, *args]
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(cmd, cwd=repo_root, capture_output=True,
-                            text=True, timeout=timeout, env=env)
+    result = subprocess.run(
+        cmd,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env)
     result.finished_at = time.time()
     return work_dir, result
 
@@ -113,16 +129,17 @@ def tail(result):
 
 
 def final_state(work_dir):
-    return load(osp.join(work_dir, f'iter_{MAX_ITERS}.pth'),
-                map_location='cpu')
+    return load(
+        osp.join(work_dir, f'iter_{MAX_ITERS}.pth'), map_location='cpu')
 
 
 def tensors(tree, prefix=''):
     """Every tensor in a nested checkpoint entry, by path."""
     if isinstance(tree, torch.Tensor):
         return {prefix: tree}
-    items = tree.items() if isinstance(tree, dict) else (
-        enumerate(tree) if isinstance(tree, (list, tuple)) else [])
+    items = tree.items() if isinstance(
+        tree, dict) else (enumerate(tree) if isinstance(tree,
+                                                        (list, tuple)) else [])
     found = {}
     for key, value in items:
         found.update(tensors(value, f'{prefix}/{key}'))
@@ -158,14 +175,13 @@ def test_state_round_trips_every_generator():
 
 @pytest.mark.e2e
 @pytest.mark.stack
-def test_sigkill_then_resume_is_bit_identical(repo_root, data_root,
-                                              tmp_path):
+def test_sigkill_then_resume_is_bit_identical(repo_root, data_root, tmp_path):
     options = overrides(data_root)
     straight, result = train(repo_root, tmp_path, 'straight', options)
     assert result.returncode == 0, tail(result)
 
-    killed, result = train(repo_root, tmp_path, 'killed', options,
-                           kill_iter=KILLED_AT)
+    killed, result = train(
+        repo_root, tmp_path, 'killed', options, kill_iter=KILLED_AT)
     assert result.returncode == -signal.SIGKILL, tail(result)
     assert not osp.exists(osp.join(killed, f'iter_{MAX_ITERS}.pth'))
     checkpoint = osp.join(killed, f'iter_{SAVED_AT}.pth')
@@ -188,11 +204,15 @@ def test_sigkill_then_resume_is_bit_identical(repo_root, data_root,
 
 def malformed_states():
     good = get_random_state()
-    short_keys = dict(good, python=dict(good['python'],
-                                        keys=good['python']['keys'][:10]))
+    short_keys = dict(
+        good, python=dict(good['python'], keys=good['python']['keys'][:10]))
     bad_torch = dict(good, torch=torch.zeros(3, dtype=torch.uint8))
-    return {'a string': 'random', 'python keys cut short': [short_keys],
-            'a torch state of 3 bytes': [bad_torch], 'not dicts': [1, 2]}
+    return {
+        'a string': 'random',
+        'python keys cut short': [short_keys],
+        'a torch state of 3 bytes': [bad_torch],
+        'not dicts': [1, 2]
+    }
 
 
 @pytest.mark.smoke
@@ -208,13 +228,17 @@ def test_malformed_state_is_found_and_the_current_one_kept(case):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize('state, warning', [
-    (None, 'holds no random state'),
-    ('random', 'malformed random state (expected a list of dicts')])
+@pytest.mark.parametrize(
+    'state, warning',
+    [(None, 'holds no random state'),
+     ('random', 'malformed random state (expected a list of dicts')])
 def test_checkpoint_without_a_usable_random_state_resumes_with_a_warning(
         repo_root, data_root, tmp_path, state, warning):
-    options = overrides(data_root, **{'train_cfg.max_iters': 2,
-                                      'param_scheduler.0.end': 2})
+    options = overrides(
+        data_root, **{
+            'train_cfg.max_iters': 2,
+            'param_scheduler.0.end': 2
+        })
     first, result = train(repo_root, tmp_path, 'first', options)
     assert result.returncode == 0, tail(result)
     checkpoint = load(osp.join(first, 'iter_2.pth'))
@@ -225,8 +249,14 @@ def test_checkpoint_without_a_usable_random_state_resumes_with_a_warning(
     torch.save(checkpoint, stock)
     resumed, result = train(
         repo_root, tmp_path, 'resumed',
-        dict(options, resume=True, load_from=stock,
-             **{'train_cfg.max_iters': 3, 'param_scheduler.0.end': 3}))
+        dict(
+            options,
+            resume=True,
+            load_from=stock,
+            **{
+                'train_cfg.max_iters': 3,
+                'param_scheduler.0.end': 3
+            }))
     assert result.returncode == 0, tail(result)
     assert warning in result.stdout + result.stderr
     assert osp.isfile(osp.join(resumed, 'iter_3.pth'))
@@ -240,12 +270,17 @@ def test_two_gloo_processes_kill_a_rank_then_resume_exactly(
     bit-identical to a 2-process run never interrupted (each rank restores
     its own state)."""
     options = overrides(data_root, **{'randomness.diff_rank_seed': True})
-    straight, result = train(repo_root, tmp_path, 'straight', options,
-                             nproc=2)
+    straight, result = train(repo_root, tmp_path, 'straight', options, nproc=2)
     assert result.returncode == 0, tail(result)
 
-    killed, result = train(repo_root, tmp_path, 'killed', options,
-                           kill_iter=KILLED_AT, kill_rank=1, nproc=2)
+    killed, result = train(
+        repo_root,
+        tmp_path,
+        'killed',
+        options,
+        kill_iter=KILLED_AT,
+        kill_rank=1,
+        nproc=2)
     assert result.returncode != 0, tail(result)
     with open(osp.join(killed, 'killed_at')) as f:
         stopped_after = result.finished_at - float(f.read())
@@ -256,8 +291,11 @@ def test_two_gloo_processes_kill_a_rank_then_resume_exactly(
     assert len(states) == 2 and not torch.equal(states[0]['torch'],
                                                 states[1]['torch'])
 
-    resumed, result = train(repo_root, tmp_path, 'resumed',
-                            dict(options, resume=True, load_from=checkpoint),
-                            nproc=2)
+    resumed, result = train(
+        repo_root,
+        tmp_path,
+        'resumed',
+        dict(options, resume=True, load_from=checkpoint),
+        nproc=2)
     assert result.returncode == 0, tail(result)
     assert differing(final_state(straight), final_state(resumed)) == []

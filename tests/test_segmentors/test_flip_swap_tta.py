@@ -36,8 +36,9 @@ def views(logits, flipped_logits):
     in space, as mmseg's ``postprocess_result`` returns them)."""
     plain = SegDataSample(metainfo=dict(flip=False, img_path='a.jpg'))
     plain.seg_logits = PixelData(data=logits)
-    flipped = SegDataSample(metainfo=dict(
-        flip=True, flip_direction='horizontal', img_path='a.jpg'))
+    flipped = SegDataSample(
+        metainfo=dict(
+            flip=True, flip_direction='horizontal', img_path='a.jpg'))
     flipped.seg_logits = PixelData(data=flipped_logits)
     return [[plain, flipped]]
 
@@ -57,16 +58,17 @@ def test_flipped_left_arm_counts_as_right_arm():
     assert stock.item() == 13  # left and right votes split: "face" wins
     assert ours.item() == 15
     # the result is the mean of the views' softmax with channels swapped
-    swapped = flipped[[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 14,
-                       17, 16, 19, 18]]
+    swapped = flipped[[
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 14, 17, 16, 19, 18
+    ]]
     expected = (logits.softmax(0) + swapped.softmax(0)).argmax(0)
     assert torch.equal(ours, expected)
 
 
 def test_unflipped_and_vertical_views_keep_their_channels():
     logits = torch.randn(20, 3, 4)
-    sample = SegDataSample(metainfo=dict(
-        flip=True, flip_direction='vertical', img_path='a.jpg'))
+    sample = SegDataSample(
+        metainfo=dict(flip=True, flip_direction='vertical', img_path='a.jpg'))
     sample.seg_logits = PixelData(data=logits.clone())
     model = FlipSwapSegTTAModel(module=_Segmentor(), swap_classes=LIP_PAIRS)
     out = model.merge_preds([[sample]])[0].pred_sem_seg.data[0]
@@ -107,8 +109,8 @@ def tta_config(repo_root, data_root):
 
 def test_lip_config_flip_test_on_the_sample(repo_root, shared_data):
     init_default_scope('mmseg')
-    model_cfg, dataset_cfg = tta_config(
-        repo_root, osp.join(shared_data, 'lip_sample'))
+    model_cfg, dataset_cfg = tta_config(repo_root,
+                                        osp.join(shared_data, 'lip_sample'))
     model = revert_sync_batchnorm(MODELS.build(model_cfg)).eval()
     assert isinstance(model, FlipSwapSegTTAModel)
     randomise_(model.module, seed=0)
@@ -121,10 +123,11 @@ def test_lip_config_flip_test_on_the_sample(repo_root, shared_data):
     with torch.no_grad():
         merged = model.test_step(batch)[0].pred_sem_seg.data[0]
         # pseudo_collate gives one batch per view: unflipped, flipped
-        plain, flipped = (model.module.test_step(
-            dict(inputs=batch['inputs'][i],
-                 data_samples=batch['data_samples'][i]))[0]
-                          for i in (0, 1))
+        plain, flipped = (
+            model.module.test_step(
+                dict(
+                    inputs=batch['inputs'][i],
+                    data_samples=batch['data_samples'][i]))[0] for i in (0, 1))
     assert flipped.metainfo['flip']
     order = list(range(20))
     for a, b in LIP_PAIRS:

@@ -25,10 +25,12 @@ def get_random_state() -> Dict:
     algorithm, np_keys, pos, has_gauss, cached = np.random.get_state()
     state = dict(
         python=dict(version=version, keys=torch.tensor(keys), gauss=gauss),
-        numpy=dict(algorithm=algorithm,
-                   keys=torch.from_numpy(np_keys.astype(np.int64)),
-                   pos=int(pos), has_gauss=int(has_gauss),
-                   cached_gaussian=float(cached)),
+        numpy=dict(
+            algorithm=algorithm,
+            keys=torch.from_numpy(np_keys.astype(np.int64)),
+            pos=int(pos),
+            has_gauss=int(has_gauss),
+            cached_gaussian=float(cached)),
         torch=torch.get_rng_state())
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state_all()
@@ -42,8 +44,7 @@ def set_random_state(state: Dict) -> None:
     np_state = state['numpy']
     np.random.set_state(
         (np_state['algorithm'], np_state['keys'].numpy().astype(np.uint32),
-         np_state['pos'], np_state['has_gauss'],
-         np_state['cached_gaussian']))
+         np_state['pos'], np_state['has_gauss'], np_state['cached_gaussian']))
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         cuda_states = state['cuda']
@@ -154,8 +155,8 @@ class RandomStateHook(Hook):
     def _capture(self) -> None:
         """Every rank's state, gathered (all ranks must call this)."""
         state = get_random_state()
-        self._saved = (all_gather_object(state)
-                       if get_world_size() > 1 else [state])
+        self._saved = (
+            all_gather_object(state) if get_world_size() > 1 else [state])
 
     @staticmethod
     def _checkpoint_due(runner, by_epoch: bool) -> bool:
@@ -166,13 +167,17 @@ class RandomStateHook(Hook):
         if hook is None or hook.by_epoch != by_epoch:
             return False
         if by_epoch:
-            return hook.every_n_epochs(runner, hook.interval, hook.save_begin) \
-                or (hook.save_last and hook.is_last_train_epoch(runner))
+            every = hook.every_n_epochs(runner, hook.interval, hook.save_begin)
+            return every or (hook.save_last
+                             and hook.is_last_train_epoch(runner))
         return hook.every_n_train_iters(runner, hook.interval,
                                         hook.save_begin) \
             or (hook.save_last and hook.is_last_train_iter(runner))
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if self._checkpoint_due(runner, by_epoch=False):
             self._capture()

@@ -18,8 +18,8 @@ from ..layers._checks import check_choice
 # ``stage1``, as in the public code, so that its ImageNet checkpoints
 # (df1_imagenet.pth, df2_imagenet.pth) load key for key.
 ARCH_SETTINGS = {
-    'v1': (('stage2', 64, 3, 2), ('stage3', 128, 3, 2),
-           ('stage4', 256, 3, 2), ('stage5', 512, 1, 1)),
+    'v1': (('stage2', 64, 3, 2), ('stage3', 128, 3, 2), ('stage4', 256, 3, 2),
+           ('stage5', 512, 1, 1)),
     'v2': (('stage2_1', 64, 2, 2), ('stage2_2', 128, 1, 1),
            ('stage3_1', 128, 10, 2), ('stage3_2', 256, 1, 1),
            ('stage4_1', 256, 4, 2), ('stage4_2', 512, 2, 1)),
@@ -79,7 +79,8 @@ class DFNet(BaseModule):
         if init_cfg is None:
             init_cfg = [
                 dict(type='Kaiming', layer='Conv2d'),
-                dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+                dict(
+                    type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
             ]
         super().__init__(init_cfg)
         self.arch = check_choice(arch, 'arch', tuple(ARCH_SETTINGS))
@@ -87,8 +88,9 @@ class DFNet(BaseModule):
         if not (isinstance(out_indices, (tuple, list)) and out_indices and all(
                 i in (0, 1, 2) and not isinstance(i, bool)
                 for i in out_indices)):
-            raise ValueError('out_indices must be a non-empty sequence of '
-                             f'level indices in (0, 1, 2), got {out_indices!r}')
+            raise ValueError(
+                'out_indices must be a non-empty sequence of '
+                f'level indices in (0, 1, 2), got {out_indices!r}')
         if frozen_stages not in range(-1, len(stages) + 1):
             raise ValueError(
                 f'frozen_stages must be an int from -1 to {len(stages)} for '
@@ -98,19 +100,25 @@ class DFNet(BaseModule):
         self.norm_eval = norm_eval
 
         self.stage1 = nn.Sequential(
-            build_conv_layer(conv_cfg, in_channels, 32, 3, stride=2,
-                             padding=1, bias=False),
+            build_conv_layer(
+                conv_cfg, in_channels, 32, 3, stride=2, padding=1, bias=False),
             build_norm_layer(norm_cfg, 32)[1], nn.ReLU(inplace=True),
-            build_conv_layer(conv_cfg, 32, 64, 3, stride=2, padding=1,
-                             bias=False),
+            build_conv_layer(
+                conv_cfg, 32, 64, 3, stride=2, padding=1, bias=False),
             build_norm_layer(norm_cfg, 64)[1], nn.ReLU(inplace=True))
         self.stage_names = ['stage1']
         inplanes = 64
         for name, planes, blocks, stride in stages:
             self.add_module(
                 name,
-                ResLayer(BasicBlock, inplanes, planes, blocks, stride=stride,
-                         conv_cfg=conv_cfg, norm_cfg=norm_cfg))
+                ResLayer(
+                    BasicBlock,
+                    inplanes,
+                    planes,
+                    blocks,
+                    stride=stride,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg))
             self.stage_names.append(name)
             inplanes = planes * BasicBlock.expansion
         self.level_names = [LEVELS[arch][i] for i in self.out_indices]

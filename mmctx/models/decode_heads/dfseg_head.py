@@ -71,29 +71,46 @@ class DFSegHead(BaseDecodeHead):
                                                   'fusion_channels')
         x3_channels, x4_channels, x5_channels = self.in_channels
         if context == 'ppm':
-            self.ppm = PPM(pool_scales, x5_channels, fusion_channels,
-                           conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
-                           act_cfg=None, align_corners=self.align_corners)
+            self.ppm = PPM(
+                pool_scales,
+                x5_channels,
+                fusion_channels,
+                conv_cfg=self.conv_cfg,
+                norm_cfg=self.norm_cfg,
+                act_cfg=None,
+                align_corners=self.align_corners)
             self.bottleneck = nn.Sequential(
-                ConvModule(x5_channels + len(pool_scales) * fusion_channels,
-                           fusion_channels, 1, conv_cfg=self.conv_cfg,
-                           norm_cfg=self.norm_cfg, act_cfg=self.act_cfg),
-                nn.Dropout2d(0.1))
+                ConvModule(
+                    x5_channels + len(pool_scales) * fusion_channels,
+                    fusion_channels,
+                    1,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg,
+                    act_cfg=self.act_cfg), nn.Dropout2d(0.1))
             context_channels = fusion_channels
         else:
-            self.sr_block = SRBlock(x5_channels, conv_cfg=self.conv_cfg,
-                                    **sr_cfg)
+            self.sr_block = SRBlock(
+                x5_channels, conv_cfg=self.conv_cfg, **sr_cfg)
             context_channels = x5_channels
         self.lateral_convs = nn.ModuleList(
             build_conv_layer(self.conv_cfg, channels, fusion_channels, 1)
             for channels in (context_channels, x4_channels, x3_channels))
         self.fusion_convs = nn.ModuleList(
-            build_conv_layer(self.conv_cfg, 2 * fusion_channels,
-                             fusion_channels, 3, padding=1, bias=False)
-            for _ in range(2))
+            build_conv_layer(
+                self.conv_cfg,
+                2 * fusion_channels,
+                fusion_channels,
+                3,
+                padding=1,
+                bias=False) for _ in range(2))
         self.classifier = ConvModule(
-            fusion_channels, self.channels, 3, padding=1, bias=True,
-            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+            fusion_channels,
+            self.channels,
+            3,
+            padding=1,
+            bias=True,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
     def _context(self, x5: torch.Tensor) -> torch.Tensor:
@@ -103,8 +120,11 @@ class DFSegHead(BaseDecodeHead):
 
     def _fuse(self, conv: nn.Module, coarse: torch.Tensor,
               fine: torch.Tensor) -> torch.Tensor:
-        coarse = resize(coarse, size=fine.shape[2:], mode='bilinear',
-                        align_corners=self.align_corners)
+        coarse = resize(
+            coarse,
+            size=fine.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
         return conv(torch.cat([coarse, fine], dim=1))
 
     def forward(self, inputs):

@@ -69,9 +69,10 @@ class SRHead(FCNHead):
                 f'the two convs); got num_convs={kwargs["num_convs"]!r}')
         check_decode_head_args(kwargs)
         if 'channels' in kwargs:
-            check_num_nodes(num_nodes,
-                            reduced_channels(kwargs['channels'], ratio,
-                                             'channels'), 'channels')
+            check_num_nodes(
+                num_nodes,
+                reduced_channels(kwargs['channels'], ratio, 'channels'),
+                'channels')
         super().__init__(num_convs=2, **kwargs)
         self.sr_block = SRBlock(
             self.channels,

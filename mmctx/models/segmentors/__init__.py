@@ -1,4 +1,4 @@
-"""Segmentor wrappers for MMSegmentation (registered in the ``mmctx`` scope)."""
+"""Segmentor wrappers for MMSegmentation (the ``mmctx`` scope)."""
 from .flip_swap_tta import FlipSwapSegTTAModel
 
 __all__ = ['FlipSwapSegTTAModel']
