@@ -5,7 +5,7 @@ PY := .venv/bin/python
 # tests (pip install changes nothing, mim train/test, resume, export).
 STACK_TESTS := -m "smoke or stack"
 
-.PHONY: env demo test test-stack test-matrix cuda-check
+.PHONY: env demo lint test test-stack test-matrix cuda-check
 
 env:
 	@bash tools/bootstrap.sh
@@ -13,9 +13,13 @@ env:
 demo: env
 	$(PY) tools/demo.py
 
-# The whole suite on the default stack, then the legacy stack (torch 2.1.2 + mmcv 2.1.0),
-# built once outside the clone by tools/stacks.sh.
-test: env
+# OpenMMLab's linters (.pre-commit-config.yaml: flake8, isort, yapf, ...) on every file.
+lint: env
+	$(PY) -m pre_commit run --all-files --show-diff-on-failure
+
+# The linters, the whole suite on the default stack, then the legacy stack (torch 2.1.2 +
+# mmcv 2.1.0), built once outside the clone by tools/stacks.sh.
+test: env lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-stack STACK=legacy
 

@@ -1,18 +1,22 @@
 """mmctx packaging.
 
 A wheel holds, besides the ``mmctx`` package, what OpenMMLab packages ship
-in ``<package>/.mim/`` (``configs/``, ``tools/``, ``model-index.yml``), so
-that ``mim train mmseg`` / ``mim test mmdet`` run the shipped configs without
-a clone, and ``mmctx-scope.pth`` with its module ``_mmctx_scope``, which lets
+in ``<package>/.mim/`` (``configs/``, the tools users run,
+``model-index.yml``), so that ``mim train mmseg`` / ``mim test mmdet`` run
+the shipped configs and ``mim run mmctx benchmark`` the tools without a
+clone, and ``mmctx-scope.pth`` with its module ``_mmctx_scope``, which lets
 any config inherit them as ``_base_ = 'mmctx::<method>/<config>.py'``.
 """
 import os
 import shutil
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
-MIM_FILES = ('configs', 'tools', 'model-index.yml')
+MIM_FILES = ('configs', 'model-index.yml')
+# what users run; the developer's scripts (bootstrap.sh, stacks.sh,
+# verify_stack.py, overfit_det.py, dist_train.sh) work from a clone only
+USER_TOOLS = ('benchmark.py', 'convert_mmseg_isanet.py', 'demo.py',
+              'export_onnx.py', 'get_flops.py', 'plugin_cost.py')
 SCOPE_PTH = 'mmctx-scope.pth'
 
 
@@ -31,7 +35,7 @@ def parse_requirements(path):
 
 
 class BuildPyWithMim(build_py):
-    """Copies ``configs/``, ``tools/``, ``model-index.yml`` into
+    """Copies ``configs/``, :data:`USER_TOOLS` and ``model-index.yml`` into
     ``mmctx/.mim/`` and ``mmctx-scope.pth`` beside the package."""
 
     def run(self):
@@ -48,11 +52,17 @@ class BuildPyWithMim(build_py):
             target = os.path.join(mim, name)
             if os.path.isdir(name):
                 shutil.copytree(
-                    name, target, dirs_exist_ok=True,
+                    name,
+                    target,
+                    dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
             else:
                 os.makedirs(mim, exist_ok=True)
                 shutil.copyfile(name, target)
+        os.makedirs(os.path.join(mim, 'tools'), exist_ok=True)
+        for name in USER_TOOLS:
+            shutil.copyfile(
+                os.path.join('tools', name), os.path.join(mim, 'tools', name))
         shutil.copyfile(SCOPE_PTH, os.path.join(self.build_lib, SCOPE_PTH))
 
 

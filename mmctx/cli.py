@@ -10,7 +10,8 @@ def positive_int(value: str) -> int:
     """An ``int`` > 0 (``--threads 0`` used to be ignored)."""
     number = _int(value)
     if number <= 0:
-        raise argparse.ArgumentTypeError(f'must be a positive int, got {value}')
+        raise argparse.ArgumentTypeError(
+            f'must be a positive int, got {value}')
     return number
 
 
@@ -47,4 +48,11 @@ def folder_to_create(value: str) -> str:
     """A folder that exists or can be made (not an existing file)."""
     if osp.exists(value) and not osp.isdir(value):
         raise argparse.ArgumentTypeError(f'{value!r} is a file, not a folder')
+    return value
+
+
+def existing_folder(value: str) -> str:
+    """A folder that exists (the data samples, a dataset root)."""
+    if not osp.isdir(value):
+        raise argparse.ArgumentTypeError(f'no such folder {value!r}')
     return value

@@ -1,63 +1,17 @@
-"""Compatibility patches for mmengine 0.10 on torch 2.1 to 2.15 and CPU torch.
+"""Compatibility patches for mmengine 0.10 (and mmdeploy 1.3.1) on torch 2.1
+to 2.15 and on CPU-only torch.
 
 Applied once when :mod:`mmctx` is imported (``custom_imports=['mmctx']`` in a
-config does that). Each patch touches only the mmengine function that needs it
-and can be switched off with the environment variable ``MMCTX_COMPAT_DISABLE``,
-a comma-separated list of patch names or ``all``::
+config does that). Each patch changes only the function that needs it; its
+docstring says why, where it applies and when it can go. Any of them is
+switched off with ``MMCTX_COMPAT_DISABLE``, a comma-separated list of the
+names below or ``all``::
 
     MMCTX_COMPAT_DISABLE=checkpoint python tools/train.py ...
 
-Patches:
-
-``checkpoint``
-    torch >= 2.6 loads with ``weights_only=True`` by default, which rejects the
-    numpy scalars and ``HistoryBuffer`` objects that mmengine itself writes into
-    ``meta`` and ``message_hub``: ``load_checkpoint`` and ``resume`` fail with
-    ``Unsupported global``. Older torch loads with ``weights_only=False``: any
-    checkpoint runs its code. On every torch, mmengine's checkpoint loaders
-    (local files, URLs, every other backend) go through
-    :func:`mmctx.checkpoint.load`: the globals real OpenMMLab checkpoints
-    need are allowed, and anything else is refused with
-    :class:`mmctx.checkpoint.UnsafeCheckpointError` (opt in for trusted files
-    with ``MMCTX_TRUST_CHECKPOINTS=1``). A plain ``torch.load`` elsewhere
-    keeps torch's own default.
-``cpu_dist``
-    ``mmengine.dist.init_dist(launcher='pytorch')`` calls
-    ``torch.cuda.set_device`` unconditionally, which raises ``AttributeError``
-    on a CPU-only torch. Without CUDA the device call is skipped and an
-    ``nccl`` backend (the stock configs' choice) falls back to ``gloo``, so
-    the same ``torchrun`` command trains on CPUs.
-``cpu_ddp``
-    The Runner wraps the model with ``device_ids=[LOCAL_RANK]``, which
-    ``DistributedDataParallel`` rejects for a CPU module, and SyncBN has no
-    CPU kernel. For a model on the CPU, ``MMDistributedDataParallel`` gets
-    ``device_ids=None`` and SyncBN layers become BatchNorm (each process
-    normalises its own batch, as a non-distributed run does).
-``cpu_amp``
-    ``AmpOptimWrapper`` (what ``--amp`` of mmseg's and mmdet's train.py
-    selects) asserts an accelerator. Without one it trains in bfloat16
-    autocast on the CPU (mmengine's ``autocast`` takes only bfloat16
-    there), with no loss scaling (bfloat16 has float32's range); asking for
-    float16 on the CPU raises an error naming ``dtype``.
-``gloo_exit``
-    A process of a gloo group can abort at exit (``terminate called without
-    an active exception``, exit code -6) after its run finished: a gloo
-    worker thread releases the tensors of a finished collective after the
-    caller's ``wait()`` returned, which needs the GIL; once the interpreter
-    is finalising, taking the GIL ends the thread inside a ``noexcept``
-    destructor. An ``atexit`` handler gives the GIL to other threads for 50 ms
-    in any process with a gloo group, before finalisation starts.
-``mmdeploy``
-    mmdeploy 1.3.1, applied when mmdeploy is imported (if it is installed):
-    (1) torch >= 2.9's ``torch.onnx.export`` defaults to the dynamo exporter,
-    which mmdeploy's rewriters do not support; its ``export`` gets
-    ``dynamo=False`` (where torch has the switch). (2) Its
-    ``FunctionRewriter`` restores torch.fx's wrapped-function registry as a
-    list, which torch >= 2.9 keeps as a dict (``KeyError: -1`` after every
-    export); new entries are removed by key. (3) On every torch, its default
-    rewrite of ``F.scaled_dot_product_attention`` divides by ``scale`` where
-    torch multiplies and negates a bool mask with ``not``: replaced by a
-    correct one (mmctx's own layers never call SDPA while exporting).
+``checkpoint``, ``cpu_dist``, ``cpu_ddp``, ``cpu_amp``, ``gloo_exit``,
+``mmdeploy_exporter``, ``mmdeploy_fx``, ``mmdeploy_sdpa``. :data:`applied`
+lists those in effect.
 """
 import atexit
 import functools
@@ -69,6 +23,7 @@ import types
 from typing import Callable, Dict, List
 
 import torch
+
 from _mmctx_scope import AfterImport
 
 DISABLE_ENV = 'MMCTX_COMPAT_DISABLE'
@@ -88,15 +43,16 @@ def _patch(name: str):
 
 
 def disabled_patches() -> set:
-    """Names listed in ``MMCTX_COMPAT_DISABLE`` (``all`` disables every one)."""
+    """Names listed in ``MMCTX_COMPAT_DISABLE`` (``all``: every one)."""
     names = {
         n.strip()
         for n in os.environ.get(DISABLE_ENV, '').split(',') if n.strip()
     }
     unknown = names - set(_PATCHES) - {'all'}
     if unknown:
-        raise ValueError(f'{DISABLE_ENV} names unknown patches {sorted(unknown)}; '
-                         f'known: {sorted(_PATCHES)} or "all"')
+        raise ValueError(
+            f'{DISABLE_ENV} names unknown patches {sorted(unknown)}; '
+            f'known: {sorted(_PATCHES)} or "all"')
     return set(_PATCHES) if 'all' in names else names
 
 
@@ -115,6 +71,22 @@ class _ModuleProxy(types.ModuleType):
 
 @_patch('checkpoint')
 def _patch_checkpoint_loading() -> bool:
+    """Safe checkpoint loading through :func:`mmctx.checkpoint.load`.
+
+    Why: torch >= 2.6 loads with ``weights_only=True`` by default, which
+    rejects the numpy scalars and ``HistoryBuffer`` objects mmengine itself
+    writes into ``meta`` and ``message_hub`` (``load_checkpoint`` and
+    ``resume`` fail with ``Unsupported global``); older torch loads with
+    ``weights_only=False``, so any checkpoint runs its code. With the patch
+    mmengine's loaders (local files, URLs, every other backend) allow the
+    globals real OpenMMLab checkpoints need and refuse anything else with
+    :class:`mmctx.checkpoint.UnsafeCheckpointError` (trusted files:
+    ``MMCTX_TRUST_CHECKPOINTS=1``). A plain ``torch.load`` elsewhere keeps
+    torch's default.
+
+    Applies: every torch. Can go: when mmengine loads with
+    ``weights_only=True`` and allowlists its own types (not in 0.10.7).
+    """
     import mmengine.runner.checkpoint as checkpoint
 
     from .checkpoint import load, load_url
@@ -123,8 +95,8 @@ def _patch_checkpoint_loading() -> bool:
     return True
 
 
-def _replace_once(owner, name: str,
-                  wrap: Callable[[Callable], Callable]) -> bool:
+def _replace_once(owner, name: str, wrap: Callable[[Callable],
+                                                   Callable]) -> bool:
     """Set ``owner.<name>`` to ``wrap(original)`` unless a patch already did
     (:func:`apply_patches` may run again, e.g. in tests)."""
     original = getattr(owner, name)
@@ -137,6 +109,17 @@ def _replace_once(owner, name: str,
 
 @_patch('cpu_dist')
 def _patch_cpu_init_dist() -> bool:
+    """``init_dist(launcher='pytorch')`` without CUDA.
+
+    Why: mmengine's ``_init_dist_pytorch`` calls ``torch.cuda.set_device``
+    unconditionally, which raises ``AttributeError`` on a CPU-only torch.
+    Without CUDA the call is skipped and an ``nccl`` backend (the stock
+    configs' choice) falls back to ``gloo``, so the same ``torchrun`` command
+    trains on CPUs.
+
+    Applies: when CUDA is not available, at call time. Can go: when
+    mmengine skips the device call without CUDA (not in 0.10.7).
+    """
     import mmengine.dist.utils as dist_utils
 
     def wrap(original):
@@ -155,6 +138,18 @@ def _patch_cpu_init_dist() -> bool:
 
 @_patch('cpu_ddp')
 def _patch_cpu_ddp() -> bool:
+    """``MMDistributedDataParallel`` around a model on the CPU.
+
+    Why: the Runner passes ``device_ids=[LOCAL_RANK]``, which
+    ``DistributedDataParallel`` rejects for a CPU module, and SyncBN has no
+    CPU kernel. For a CPU model ``device_ids`` becomes None and SyncBN
+    layers BatchNorm (each process normalises its own batch, as a
+    non-distributed run does).
+
+    Applies: when the model's parameters are on the CPU. Can go: when
+    mmengine's Runner passes no ``device_ids`` for CPU models (not in
+    0.10.7).
+    """
     from mmengine.model import revert_sync_batchnorm
     from mmengine.model.wrappers.distributed import MMDistributedDataParallel
 
@@ -189,11 +184,25 @@ def _disabled_grad_scaler():
 
 @_patch('cpu_amp')
 def _patch_cpu_amp() -> bool:
+    """``AmpOptimWrapper`` (``--amp`` of mmseg's and mmdet's train.py)
+    without an accelerator.
+
+    Why: it asserts CUDA, NPU, MLU or MUSA. Without one it trains in
+    bfloat16 autocast on the CPU (mmengine's CPU ``autocast`` takes only
+    bfloat16), with no loss scaling (bfloat16 has float32's range); float16
+    on the CPU is refused, naming ``dtype``.
+
+    Applies: when no accelerator is available, at construction. Can go:
+    when mmengine's ``AmpOptimWrapper`` supports the CPU (not in 0.10.7).
+    """
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
     def wrap(original):
 
-        def __init__(self, loss_scale='dynamic', dtype=None, use_fsdp=False,
+        def __init__(self,
+                     loss_scale='dynamic',
+                     dtype=None,
+                     use_fsdp=False,
                      **kwargs):
             if _has_accelerator():
                 return original(self, loss_scale, dtype, use_fsdp, **kwargs)
@@ -220,19 +229,40 @@ def _let_gloo_threads_finish():
 
 @_patch('gloo_exit')
 def _patch_gloo_exit() -> bool:
+    """A clean exit for processes of a gloo group.
+
+    Why: such a process can abort at exit (``terminate called without an
+    active exception``, exit code -6) after its run finished: a gloo worker
+    thread releases a finished collective's tensors after the caller's
+    ``wait()`` returned, which needs the GIL, and once the interpreter is
+    finalising taking the GIL ends the thread inside a ``noexcept``
+    destructor. An ``atexit`` handler lets other threads run for 50 ms
+    before finalisation starts.
+
+    Applies: at exit, in processes with an initialised gloo group. Can go:
+    when torch's gloo backend joins its threads before finalisation.
+    """
     atexit.register(_let_gloo_threads_finish)
     return True
 
 
-def _sdpa_for_export(query, key, value, attn_mask=None, dropout_p=0.,
-                     scale=None, is_causal=False):
+def _sdpa_for_export(query,
+                     key,
+                     value,
+                     attn_mask=None,
+                     dropout_p=0.,
+                     scale=None,
+                     is_causal=False):
     """``F.scaled_dot_product_attention`` in exportable ops, as torch
     defines it."""
     scale = query.size(-1)**-0.5 if scale is None else scale
     logits = torch.matmul(query, key.transpose(-2, -1)) * scale
     if is_causal:
-        causal = torch.ones(query.size(-2), key.size(-2),
-                            dtype=torch.bool, device=query.device).tril()
+        causal = torch.ones(
+            query.size(-2),
+            key.size(-2),
+            dtype=torch.bool,
+            device=query.device).tril()
         logits = logits.masked_fill(~causal, float('-inf'))
     if attn_mask is not None:
         logits = logits.masked_fill(~attn_mask, float('-inf')) \
@@ -241,20 +271,60 @@ def _sdpa_for_export(query, key, value, attn_mask=None, dropout_p=0.,
     return torch.matmul(weights, value)
 
 
-def _fix_mmdeploy() -> None:
-    import mmdeploy.apis.onnx.export  # noqa: F401
-    from mmdeploy.core.rewriters import FUNCTION_REWRITER, function_rewriter
-    from mmdeploy.core.rewriters.function_rewriter import FunctionRewriter
+_MMDEPLOY_FIXES: List[Callable[[], None]] = []
 
+
+def _run_mmdeploy_fixes(module) -> None:
+    for fix in _MMDEPLOY_FIXES:
+        fix()
+
+
+def _when_mmdeploy_imported(fix: Callable[[], None]) -> bool:
+    """Run ``fix`` now if mmdeploy is imported, else right after it is;
+    False (nothing to patch) where mmdeploy is not installed."""
+    if 'mmdeploy' in sys.modules:
+        fix()
+        return True
+    if importlib.util.find_spec('mmdeploy') is None:
+        return False
+    if not _MMDEPLOY_FIXES:
+        sys.meta_path.insert(0, AfterImport('mmdeploy', _run_mmdeploy_fixes))
+    _MMDEPLOY_FIXES.append(fix)
+    return True
+
+
+def _export_without_dynamo() -> None:
     # the package's `export` attribute is the function; the module is here
-    from .deployment import export_has_dynamo_switch
+    import mmdeploy.apis.onnx.export  # noqa: F401
+    onnx_export = sys.modules['mmdeploy.apis.onnx.export']
     export = torch.onnx.export
-    if export_has_dynamo_switch():
-        onnx_export = sys.modules['mmdeploy.apis.onnx.export']
-        onnx_export.torch = _ModuleProxy(
-            torch, onnx=_ModuleProxy(
-                torch.onnx, export=functools.partial(export, dynamo=False)))
+    onnx_export.torch = _ModuleProxy(
+        torch,
+        onnx=_ModuleProxy(
+            torch.onnx, export=functools.partial(export, dynamo=False)))
 
+
+@_patch('mmdeploy_exporter')
+def _patch_mmdeploy_exporter() -> bool:
+    """mmdeploy's ONNX export with the TorchScript exporter.
+
+    Why: torch >= 2.9's ``torch.onnx.export`` defaults to the dynamo
+    exporter, which mmdeploy 1.3.1's rewriters do not support; its
+    ``export`` gets ``dynamo=False``.
+
+    Applies: where mmdeploy is installed and torch has the ``dynamo=``
+    switch (>= 2.5). Can go: when mmdeploy passes ``dynamo=False`` itself
+    (not in 1.3.1).
+    """
+    from .deployment import export_has_dynamo_switch
+    if not export_has_dynamo_switch():
+        return False
+    return _when_mmdeploy_imported(_export_without_dynamo)
+
+
+def _restore_fx_registry_by_key() -> None:
+    from mmdeploy.core.rewriters import function_rewriter
+    from mmdeploy.core.rewriters.function_rewriter import FunctionRewriter
     wrapped = function_rewriter._wrapped_fns_to_patch
     enter, exit_ = FunctionRewriter.enter, FunctionRewriter.exit
 
@@ -270,10 +340,31 @@ def _fix_mmdeploy() -> None:
         self._ori_fx_wrap_num = len(wrapped)
         return exit_(self)
 
-    if isinstance(wrapped, dict):
-        FunctionRewriter.enter = enter_recording_keys
-        FunctionRewriter.exit = exit_by_key
+    FunctionRewriter.enter = enter_recording_keys
+    FunctionRewriter.exit = exit_by_key
 
+
+@_patch('mmdeploy_fx')
+def _patch_mmdeploy_fx() -> bool:
+    """mmdeploy's rewriter context restores torch.fx's registry by key.
+
+    Why: mmdeploy 1.3.1's ``FunctionRewriter`` restores torch.fx's
+    wrapped-function registry as a list, which torch >= 2.9 keeps as a dict
+    (``KeyError: -1`` after every export); the entries it added are removed
+    by key instead.
+
+    Applies: where mmdeploy is installed and the registry is a dict (torch
+    >= 2.9). Can go: when mmdeploy handles the dict (not in 1.3.1).
+    """
+    from torch.fx import _symbolic_trace
+    if not isinstance(_symbolic_trace._wrapped_fns_to_patch, dict):
+        return False
+    return _when_mmdeploy_imported(_restore_fx_registry_by_key)
+
+
+def _replace_sdpa_rewrite() -> None:
+    import mmdeploy.apis.onnx.export  # noqa: F401  (registers the rewrites)
+    from mmdeploy.core.rewriters import FUNCTION_REWRITER
     records = FUNCTION_REWRITER._registry._rewrite_records
     for record in records.get(
             'torch.nn.functional.scaled_dot_product_attention', []):
@@ -282,16 +373,20 @@ def _fix_mmdeploy() -> None:
             record['_object'] = _sdpa_for_export
 
 
-@_patch('mmdeploy')
-def _patch_mmdeploy() -> bool:
-    if 'mmdeploy' in sys.modules:
-        _fix_mmdeploy()
-    elif importlib.util.find_spec('mmdeploy') is not None:
-        sys.meta_path.insert(
-            0, AfterImport('mmdeploy', lambda module: _fix_mmdeploy()))
-    else:
-        return False
-    return True
+@_patch('mmdeploy_sdpa')
+def _patch_mmdeploy_sdpa() -> bool:
+    """mmdeploy's rewrite of ``F.scaled_dot_product_attention`` as torch
+    defines it.
+
+    Why: mmdeploy 1.3.1's default rewrite divides by ``scale`` where torch
+    multiplies, and negates a bool mask with ``not``; it is replaced by
+    :func:`_sdpa_for_export` (mmctx's own layers never call SDPA while
+    exporting; other models' attention does).
+
+    Applies: where mmdeploy is installed, on every torch. Can go: when
+    mmdeploy's rewrite is fixed (not in 1.3.1).
+    """
+    return _when_mmdeploy_imported(_replace_sdpa_rewrite)
 
 
 def apply_patches() -> List[str]:

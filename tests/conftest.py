@@ -1,11 +1,12 @@
-import importlib.util
 import os.path as osp
+import runpy
 import shutil
 import subprocess
 import sys
 import types
 
 import pytest
+import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DATA = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
@@ -16,12 +17,24 @@ def repo_root():
     return REPO_ROOT
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        '--data-root',
+        default=SHARED_DATA,
+        help='the real-data samples (Cityscapes, COCO, ...; default: '
+        '../shared/data beside the clone); tests that need them skip, '
+        'naming the path, where it is absent')
+
+
 @pytest.fixture(scope='session')
-def shared_data():
-    """``../shared/data`` beside the checkout (see its README)."""
-    if not osp.isdir(SHARED_DATA):
-        pytest.fail(f'shared data not found at {SHARED_DATA}: clone mmctx beside shared/')
-    return SHARED_DATA
+def shared_data(request):
+    """The real-data samples: ``--data-root``, by default ``../shared/data``
+    beside the checkout (see its README). Skips the test where absent."""
+    root = request.config.getoption('--data-root')
+    if not osp.isdir(root):
+        pytest.skip(f'needs the data samples at {root} (absent): clone '
+                    'mmctx beside shared/ or pass --data-root')
+    return root
 
 
 NOT_SHIPPED = ('.git', '.venv', 'build', 'dist', 'work_dirs', 'data',
@@ -34,33 +47,43 @@ def wheel(tmp_path_factory):
     interpreter's pip (``--no-build-isolation``: its own setuptools)."""
     work = tmp_path_factory.mktemp('wheel')
     source = work / 'src'
-    shutil.copytree(REPO_ROOT, source,
-                    ignore=shutil.ignore_patterns(*NOT_SHIPPED))
-    result = subprocess.run(
-        [sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-         '--no-build-isolation', '-w', str(work), str(source)],
-        cwd=work, capture_output=True, text=True, timeout=600)
+    shutil.copytree(
+        REPO_ROOT, source, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    result = subprocess.run([
+        sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+        '--no-build-isolation', '-w',
+        str(work),
+        str(source)
+    ],
+                            cwd=work,
+                            capture_output=True,
+                            text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     (path, ) = work.glob('mmctx-*.whl')
     return path
 
 
-@pytest.fixture(scope='session')
-def load_tool():
-    """``load_tool('benchmark')`` imports ``tools/benchmark.py`` (tools/ is
-    not a package: the scripts run as ``python tools/x.py``)."""
-    loaded = {}
+@pytest.fixture
+def run_tool(monkeypatch):
+    """``run_tool('benchmark', *argv)`` runs ``tools/benchmark.py`` as
+    ``python tools/benchmark.py argv...`` would, in this process (no new
+    interpreter to start), and returns its exit status: 0, the
+    ``sys.exit`` argument, or 2 for an argparse error. Output goes to
+    ``capsys``; the torch thread count is restored after."""
+    threads = torch.get_num_threads()
 
-    def load(name):
-        if name not in loaded:
-            path = osp.join(REPO_ROOT, 'tools', f'{name}.py')
-            spec = importlib.util.spec_from_file_location(f'mmctx_tools_{name}', path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            loaded[name] = module
-        return loaded[name]
+    def run(name, *argv):
+        path = osp.join(REPO_ROOT, 'tools', f'{name}.py')
+        monkeypatch.setattr(sys, 'argv', [path, *map(str, argv)])
+        try:
+            runpy.run_path(path, run_name='__main__')
+        except SystemExit as exit:
+            return exit.code
+        return 0
 
-    return load
+    yield run
+    torch.set_num_threads(threads)
 
 
 def sample_overrides(data_root, max_iters):
@@ -102,6 +125,7 @@ def sample_overrides(data_root, max_iters):
 
 def as_cli(options):
     """The same overrides as ``--cfg-options`` arguments."""
+
     def fmt(value):
         if isinstance(value, tuple):
             return '(' + ','.join(map(str, value)) + ')'

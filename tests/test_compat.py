@@ -1,4 +1,4 @@
-"""The compatibility layer applied by ``import mmctx`` (see mmctx/compat.py)."""
+"""The compatibility layer applied by ``import mmctx`` (mmctx/compat.py)."""
 import importlib.util
 import os
 import os.path as osp
@@ -17,26 +17,41 @@ from mmctx import compat
 
 def run_python(code, **env):
     """Run ``code`` in a fresh interpreter; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
-                          capture_output=True,
-                          text=True,
-                          env={**os.environ, **env},
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            **env
+        },
+        timeout=300)
 
 
 def save_numpy_meta_checkpoint(path):
     model = torch.nn.Linear(2, 3)
-    meta = dict(epoch=np.int64(3), lr=np.float32(0.01),
-                hist=np.arange(4), seed=np.int32(7))
+    meta = dict(
+        epoch=np.int64(3),
+        lr=np.float32(0.01),
+        hist=np.arange(4),
+        seed=np.int32(7))
     save_checkpoint(dict(state_dict=model.state_dict(), meta=meta), path)
     return model
 
 
 @pytest.mark.smoke
 def test_all_patches_applied_by_default():
+    from torch.fx import _symbolic_trace
+
+    from mmctx.deployment import export_has_dynamo_switch
     expected = {'checkpoint', 'cpu_dist', 'cpu_ddp', 'cpu_amp', 'gloo_exit'}
     if importlib.util.find_spec('mmdeploy') is not None:
-        expected.add('mmdeploy')  # applied once mmdeploy is imported
+        # each applied once mmdeploy is imported, where torch needs it
+        expected.add('mmdeploy_sdpa')
+        if export_has_dynamo_switch():
+            expected.add('mmdeploy_exporter')
+        if isinstance(_symbolic_trace._wrapped_fns_to_patch, dict):
+            expected.add('mmdeploy_fx')
     assert set(compat.applied) == expected
 
 
@@ -46,7 +61,8 @@ def test_checkpoint_with_numpy_meta_round_trips(tmp_path):
     saved = save_numpy_meta_checkpoint(path)
     model = torch.nn.Linear(2, 3)
     ckpt = load_checkpoint(model, path, map_location='cpu')
-    assert ckpt['meta']['epoch'] == 3 and isinstance(ckpt['meta']['epoch'], np.int64)
+    assert ckpt['meta']['epoch'] == 3 and isinstance(ckpt['meta']['epoch'],
+                                                     np.int64)
     np.testing.assert_array_equal(ckpt['meta']['hist'], np.arange(4))
     torch.testing.assert_close(model.weight, saved.weight, rtol=0, atol=0)
 
@@ -55,9 +71,10 @@ TORCH_LOADS_WEIGHTS_ONLY = tuple(
     int(v) for v in torch.__version__.split('.')[:2]) >= (2, 6)
 
 
-@pytest.mark.skipif(not TORCH_LOADS_WEIGHTS_ONLY,
-                    reason=f'torch {torch.__version__} loads with '
-                    'weights_only=False by default: nothing to refuse')
+@pytest.mark.skipif(
+    not TORCH_LOADS_WEIGHTS_ONLY,
+    reason=f'torch {torch.__version__} loads with '
+    'weights_only=False by default: nothing to refuse')
 def test_plain_torch_load_keeps_torch_default(tmp_path):
     """Only mmengine's loaders get the allowlist; torch.load stays as is."""
     path = str(tmp_path / 'ckpt.pth')
@@ -81,7 +98,8 @@ def test_checkpoint_patch_can_be_disabled(tmp_path):
         assert disabled.returncode == 0, disabled.stderr
         return
     assert disabled.returncode != 0
-    assert 'Unsupported global' in disabled.stderr or 'weights_only' in disabled.stderr
+    assert ('Unsupported global' in disabled.stderr
+            or 'weights_only' in disabled.stderr)
 
 
 def test_disable_list_parsing(monkeypatch):
@@ -118,8 +136,9 @@ def test_import_emits_no_warnings(repo_root):
     assert loud.returncode == 0, loud.stderr
     assert 'Warning' in loud.stderr
     package = osp.dirname(mmctx.__file__) + os.sep  # not the clone's name
-    sources = [line for line in loud.stderr.splitlines()
-               if line.startswith(package)]
+    sources = [
+        line for line in loud.stderr.splitlines() if line.startswith(package)
+    ]
     assert sources == [], sources
 
 
@@ -152,8 +171,8 @@ def test_resume_from_mmengine_checkpoint(tmp_path):
             optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
             train_cfg=dict(by_epoch=False, max_iters=max_iters),
             default_hooks=dict(
-                checkpoint=dict(type='CheckpointHook', interval=2,
-                                by_epoch=False)),
+                checkpoint=dict(
+                    type='CheckpointHook', interval=2, by_epoch=False)),
             resume=resume,
             experiment_name=f'toy{max_iters}')
 
@@ -175,7 +194,8 @@ DIST_CODE = """
                                 torch.nn.SyncBatchNorm(4))
     ddp = MMDistributedDataParallel(module=model, device_ids=[0])
     assert ddp.device_ids is None
-    assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in ddp.modules())
+    assert not any(
+        isinstance(m, torch.nn.SyncBatchNorm) for m in ddp.modules())
     ddp(torch.randn(2, 3, 5, 5)).sum().backward()
     print('dist ok', get_world_size())
 """
@@ -191,8 +211,8 @@ def test_cpu_distributed_with_stock_settings():
     result = run_python(DIST_CODE.format(port=port))
     assert result.returncode == 0, result.stderr
     assert 'dist ok 1' in result.stdout
-    disabled = run_python(DIST_CODE.format(port=port),
-                          MMCTX_COMPAT_DISABLE='cpu_dist')
+    disabled = run_python(
+        DIST_CODE.format(port=port), MMCTX_COMPAT_DISABLE='cpu_dist')
     assert disabled.returncode != 0
 
 
@@ -224,17 +244,21 @@ start = time.monotonic()
     ('gloo', 'gloo_exit', False),
     ('none', '', False),
 ])
-def test_exit_gives_the_gil_to_gloo_threads(tmp_path, group, disable,
-                                            runs_on):
+def test_exit_gives_the_gil_to_gloo_threads(tmp_path, group, disable, runs_on):
     """With a gloo group, other threads run for 50 ms after the script ends
     (the time gloo's threads need to release a finished collective's work
     before the interpreter finalises); without one, exit is not delayed."""
     script, ticks = tmp_path / 'exit.py', tmp_path / 'ticks'
     script.write_text(EXIT_SCRIPT)
     result = subprocess.run(
-        [sys.executable, str(script), group, str(ticks)],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, 'MMCTX_COMPAT_DISABLE': disable})
+        [sys.executable, str(script), group,
+         str(ticks)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ, 'MMCTX_COMPAT_DISABLE': disable
+        })
     assert result.returncode == 0, result.stderr
     # the last line may be cut off by the exit
     ran_after_end = max(float(line) for line in ticks.read_text().split()[:-1])

@@ -11,6 +11,7 @@ from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 
 import mmctx  # noqa: F401
+from mmctx.converters import convert_checkpoint, convert_state_dict
 
 MMSEG_ISANET_BASE = osp.join(
     osp.dirname(mmseg.__file__), '.mim', 'configs', '_base_', 'models',
@@ -46,14 +47,13 @@ def randomize_stats_and_head(model):
 
 
 @pytest.fixture(scope='module')
-def converted(repo_root, load_tool, tmp_path_factory):
+def converted(repo_root, tmp_path_factory):
     init_default_scope('mmseg')
-    theirs = randomize_stats_and_head(
-        build_model(MMSEG_ISANET_BASE, {}))
+    theirs = randomize_stats_and_head(build_model(MMSEG_ISANET_BASE, {}))
     work = tmp_path_factory.mktemp('convert')
     src, dst = str(work / 'mmseg_isanet.pth'), str(work / 'mmctx_isanet.pth')
     torch.save(dict(state_dict=theirs.state_dict(), meta=dict(iter=1)), src)
-    load_tool('convert_mmseg_isanet').main([src, dst])
+    convert_checkpoint(src, dst)
     ours = build_model(
         osp.join(repo_root, 'configs/_base_/models/isanet_r50-d8.py'), {
             'model.decode_head.value_bias': True,
@@ -63,8 +63,8 @@ def converted(repo_root, load_tool, tmp_path_factory):
     return theirs, ours.eval(), dst
 
 
-@pytest.mark.parametrize('size', [(64, 64), (72, 88)],
-                         ids=['features-8x8', 'features-9x11'])
+@pytest.mark.parametrize(
+    'size', [(64, 64), (72, 88)], ids=['features-8x8', 'features-9x11'])
 def test_same_logits(converted, size):
     theirs, ours, _ = converted
     torch.manual_seed(1)
@@ -85,36 +85,42 @@ def test_checkpoint_records_the_head_options(converted):
 
 @pytest.mark.parametrize('option, value', [('mask_padding', True),
                                            ('value_bias', False)])
-def test_loading_into_a_head_with_other_options_is_refused(converted, option,
-                                                           value):
+def test_loading_into_a_head_with_other_options_is_refused(
+        converted, option, value):
     """It used to load strictly with the default mask_padding=True and give
     other logits (7% of the labels changed at 6x7 features)."""
     options = dict(value_bias=True, mask_padding=False)
     options[option] = value
-    head = MODELS.build(dict(
-        type='mmctx.ISAHead', in_channels=2048, channels=512,
-        isa_channels=256, num_classes=19, **options))
+    head = MODELS.build(
+        dict(
+            type='mmctx.ISAHead',
+            in_channels=2048,
+            channels=512,
+            isa_channels=256,
+            num_classes=19,
+            **options))
     checkpoint = torch.load(converted[2], map_location='cpu')
     state = checkpoint['state_dict']
     assert state._metadata['decode_head']['mmctx_options'] == dict(
         value_bias=True, mask_padding=False)
     model = torch.nn.Module()
     model.decode_head = head
-    with pytest.raises(ValueError, match=f'{option}={not value!r}.*set '
-                       f'model.decode_head.{option}={not value!r}'):
+    with pytest.raises(
+            ValueError,
+            match=f'{option}={not value!r}.*set '
+            f'model.decode_head.{option}={not value!r}'):
         load_checkpoint(model, converted[2], map_location='cpu')
 
 
-def test_rejects_a_checkpoint_of_another_head(load_tool):
-    converter = load_tool('convert_mmseg_isanet')
+def test_rejects_a_checkpoint_of_another_head():
     with pytest.raises(KeyError, match='ISANet'):
-        converter.convert_state_dict({'decode_head.conv_seg.weight':
-                                      torch.zeros(1)})
+        convert_state_dict({'decode_head.conv_seg.weight': torch.zeros(1)})
     with pytest.raises(KeyError, match='unexpected decode_head key'):
-        converter.convert_state_dict({
+        convert_state_dict({
             'decode_head.global_relation.value_project.weight':
             torch.zeros(1),
-            'decode_head.nl_block.g.conv.weight': torch.zeros(1)
+            'decode_head.nl_block.g.conv.weight':
+            torch.zeros(1)
         })
 
 
@@ -122,7 +128,8 @@ def zoo_recipe(repo_root):
     """The config of docs/en/model_zoo.md that tests mmseg's checkpoints."""
     with open(osp.join(repo_root, 'docs', 'en', 'model_zoo.md')) as f:
         text = f.read()
-    mark = '<!-- tested: tests/test_convert_mmseg_isanet.py runs this block -->'
+    mark = ('<!-- tested: tests/test_convert_mmseg_isanet.py runs this '
+            'block -->')
     return text.split(mark)[1].split('```python\n')[1].split('```')[0]
 
 
@@ -136,27 +143,30 @@ def unscoped(value):
     return value
 
 
-def test_zoo_recipe_is_mmsegs_test_model_with_our_head(
-        converted, repo_root, tmp_path):
+def test_zoo_recipe_is_mmsegs_test_model_with_our_head(converted, repo_root,
+                                                       tmp_path):
     """The documented config is mmseg's ISANet config with only the head
     switched, and the converted checkpoint gives mmseg's logits in it."""
     recipe = tmp_path / 'isanet_mmseg_zoo.py'
     recipe.write_text(zoo_recipe(repo_root))
     cfg = Config.fromfile(str(recipe))
-    base = Config.fromfile(osp.join(
-        osp.dirname(mmseg.__file__), '.mim', 'configs', 'isanet',
-        'isanet_r50-d8_4xb2-40k_cityscapes-769x769.py'))
+    base = Config.fromfile(
+        osp.join(
+            osp.dirname(mmseg.__file__), '.mim', 'configs', 'isanet',
+            'isanet_r50-d8_4xb2-40k_cityscapes-769x769.py'))
     assert unscoped(cfg.test_pipeline) == unscoped(base.test_pipeline)
     assert unscoped(cfg.model.test_cfg) == unscoped(base.model.test_cfg)
     head = unscoped(cfg.model.decode_head)
     stock = unscoped(base.model.decode_head)
-    assert {k: v for k, v in head.items() if stock.get(k) != v} == dict(
-        type='mmctx.ISAHead', value_bias=True, mask_padding=False)
+    assert {k: v
+            for k, v in head.items() if stock.get(k) != v} == dict(
+                type='mmctx.ISAHead', value_bias=True, mask_padding=False)
     theirs, _, checkpoint = converted
     cfg.merge_from_dict(BN_ON_CPU)
     ours = MODELS.build(cfg.model)
     load_checkpoint(ours, checkpoint, map_location='cpu', strict=True)
-    inputs = torch.randn(1, 3, 72, 88, generator=torch.Generator().manual_seed(2))
+    inputs = torch.randn(
+        1, 3, 72, 88, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         expected, out = theirs._forward(inputs), ours.eval()._forward(inputs)
     assert (out - expected).abs().max() < 1e-5

@@ -1,7 +1,7 @@
 """The CUDA branches, run by ``make cuda-check`` on a machine with a GPU and
 skipped elsewhere: SDPA kernels with masks and unequal key/value widths
 against the explicit path, the CUDA peak-memory measurement of
-tools/benchmark.py, and fp16/bf16 mixed-precision training steps."""
+mmctx.analysis, and fp16/bf16 mixed-precision training steps."""
 import pytest
 import torch
 
@@ -29,12 +29,15 @@ def test_isa_fused_equals_explicit_on_cuda(dtype, tol, mask_padding):
         mask_padding=mask_padding).cuda().eval()
     randomise_(fused)
     explicit = InterlacedSparseAttention(
-        48, key_channels=16, down_factor=(4, 6), mask_padding=mask_padding,
+        48,
+        key_channels=16,
+        down_factor=(4, 6),
+        mask_padding=mask_padding,
         fused_attn=False).cuda().eval()
     explicit.load_state_dict(fused.state_dict())
     x = torch.randn(2, 48, 29, 35, device='cuda')
-    with torch.no_grad(), torch.autocast('cuda', dtype=dtype,
-                                         enabled=dtype != torch.float32):
+    with torch.no_grad(), torch.autocast(
+            'cuda', dtype=dtype, enabled=dtype != torch.float32):
         a, b = fused(x), explicit(x)
     assert torch.isfinite(a).all()
     torch.testing.assert_close(a.float(), b.float(), rtol=tol, atol=tol)
@@ -58,14 +61,15 @@ def test_unit_with_unequal_widths_trains_in_fp16():
     with torch.autocast('cuda', dtype=torch.float16):
         out = unit(x)
     out.float().sum().backward()
-    assert all(torch.isfinite(p.grad).all() for p in unit.parameters()
-               if p.grad is not None)
+    assert all(
+        torch.isfinite(p.grad).all() for p in unit.parameters()
+        if p.grad is not None)
     assert torch.isfinite(x.grad).all()
 
 
-def test_benchmark_cuda_peak_memory(load_tool):
+def test_benchmark_cuda_peak_memory():
     """The CUDA branch of peak_memory_mb sees a step's own allocations."""
-    benchmark = load_tool('benchmark')
+    from mmctx.analysis import peak_memory_mb
     mib = 2**20
 
     def step():
@@ -74,7 +78,7 @@ def test_benchmark_cuda_peak_memory(load_tool):
         del a
         return b
 
-    peak = benchmark.peak_memory_mb(step, torch.device('cuda'))
+    peak = peak_memory_mb(step, torch.device('cuda'))
     assert 96 <= peak < 100
 
 
@@ -89,5 +93,5 @@ def test_amp_optim_wrapper_step_on_cuda(dtype):
         loss = block(torch.randn(2, 32, 24, 24, device='cuda')).pow(2).mean()
     wrapper.update_params(loss)
     assert torch.isfinite(loss)
-    assert any(not torch.equal(a, p) for a, p in zip(before,
-                                                       block.parameters()))
+    assert any(not torch.equal(a, p)
+               for a, p in zip(before, block.parameters()))

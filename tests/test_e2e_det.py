@@ -66,17 +66,19 @@ class RecordHook(Hook):
 
 
 @pytest.mark.parametrize('config,metric_keys', CASES)
-def test_train_and_evaluate_on_coco_sample(config, metric_keys, load_tool, tmp_path,
+def test_train_and_evaluate_on_coco_sample(config, metric_keys, tmp_path,
                                            shared_data):
     from mmengine.runner import Runner
-    tool = load_tool('overfit_det')
+
+    from mmctx.testing import (is_panoptic, sample_cfg_options,
+                               write_thing_annotations)
     data_dir = osp.join(shared_data, 'coco_panoptic_sample')
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     ann_file = None
-    if not tool.is_panoptic(cfg):
-        ann_file = tool.write_thing_annotations(
+    if not is_panoptic(cfg):
+        ann_file = write_thing_annotations(
             data_dir, str(tmp_path / 'instances_sample.json'))
-    options = tool.sample_cfg_options(cfg, data_dir, ann_file, short_side=160)
+    options = sample_cfg_options(cfg, data_dir, ann_file, short_side=160)
     options.update({
         'train_cfg.max_epochs': 1,
         'train_cfg.val_interval': 1,

@@ -1,10 +1,15 @@
-"""tools/plugin_cost.py and the dataset helpers of tools/overfit_det.py."""
+"""The plugin cost (mmctx.analysis.plugin_cost, tools/plugin_cost.py) and
+the COCO sample helpers (mmctx.testing, tools/overfit_det.py)."""
 import json
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
+
+from mmctx.analysis.plugin_cost import (DETECTION_PREFIXES, find_configs,
+                                        format_table, plugin_cost)
+from mmctx.testing import sample_cfg_options, write_thing_annotations
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -28,21 +33,38 @@ def test_attention_flops_counted_for_fused_and_explicit_paths():
     assert image_flops['fused'] == image_flops['explicit'] == convs + attention
 
 
-def test_find_configs_lists_detection_configs_only(load_tool):
-    cost = load_tool('plugin_cost')
-    configs = cost.find_configs([osp.join(REPO_ROOT, 'configs', 'isanet')])
+def test_find_configs_lists_detection_configs_only():
+    configs = find_configs([osp.join(REPO_ROOT, 'configs', 'isanet')])
     names = [osp.basename(c) for c in configs]
     assert len(names) == 15
-    assert all(n.startswith(cost.DETECTION_PREFIXES) for n in names)
+    assert all(n.startswith(DETECTION_PREFIXES) for n in names)
     with pytest.raises(FileNotFoundError, match='no config file or folder'):
-        cost.find_configs(['configs/does-not-exist'])
+        find_configs(['configs/does-not-exist'])
 
 
-def test_thing_annotations_keep_80_instance_categories(
-        tmp_path, shared_data, load_tool):
-    tool = load_tool('overfit_det')
+def test_plugin_cost_is_the_backbones_difference(run_tool, capsys):
+    """An SR plugin at stage 4 adds its block's parameters, and the tool
+    prints the same figures."""
+    from mmctx import SRBlock
+    config = osp.join(REPO_ROOT, 'configs', 'srnet',
+                      'mask-rcnn_r50-sr-c5_fpn_1x_coco.py')
+    row = plugin_cost(config, (64, 96), {})
+    plugins = Config.fromfile(config).model.backbone.plugins
+    (plugin, ) = plugins
+    blocks = 3  # ResNet-50 stage 4
+    block_cfg = {k: v for k, v in plugin.cfg.items() if k != 'type'}
+    per_block = sum(p.numel() for p in SRBlock(2048, **block_cfg).parameters())
+    assert row['params'] == blocks * per_block
+    assert 0 < row['flops'] < row['backbone_flops']
+    assert run_tool('plugin_cost', config, '--shape', '64', '96') == 0
+    assert format_table([row], (64, 96)) in capsys.readouterr().out
+    assert run_tool('plugin_cost', 'configs/does-not-exist') == 2
+    assert 'no config file or folder' in capsys.readouterr().err
+
+
+def test_thing_annotations_keep_80_instance_categories(tmp_path, shared_data):
     data_dir = osp.join(shared_data, 'coco_panoptic_sample')
-    out = tool.write_thing_annotations(data_dir, str(tmp_path / 'inst.json'))
+    out = write_thing_annotations(data_dir, str(tmp_path / 'inst.json'))
     coco = json.load(open(out))
     assert len(coco['categories']) == 80
     assert {c['name'] for c in coco['categories']} >= {'person', 'horse'}
@@ -51,14 +73,12 @@ def test_thing_annotations_keep_80_instance_categories(
     assert len(coco['images']) == 2
 
 
-def test_sample_cfg_options_point_every_split_at_the_sample(
-        shared_data, load_tool):
-    tool = load_tool('overfit_det')
+def test_sample_cfg_options_point_every_split_at_the_sample(shared_data):
     data_dir = osp.join(shared_data, 'coco_panoptic_sample')
     cfg = Config.fromfile(
         osp.join(REPO_ROOT, 'configs', 'srnet',
                  'panoptic-fpn_r50-sr-c5_fpn_ms-3x_coco.py'))
-    options = tool.sample_cfg_options(cfg, data_dir, short_side=160)
+    options = sample_cfg_options(cfg, data_dir, short_side=160)
     # the ms-3x RandomResize range and the test Resize, scaled by 160 / 800
     assert options['train_dataloader.dataset.pipeline.2.scale'] == [(267, 128),
                                                                     (267, 160)]
@@ -72,7 +92,7 @@ def test_sample_cfg_options_point_every_split_at_the_sample(
         osp.join(cfg.test_dataloader.dataset.data_root,
                  cfg.test_dataloader.dataset.ann_file))
     with pytest.raises(ValueError, match='instance_ann_file'):
-        tool.sample_cfg_options(
+        sample_cfg_options(
             Config.fromfile(
                 osp.join(REPO_ROOT, 'configs', 'srnet',
                          'mask-rcnn_r50-sr-c5_fpn_1x_coco.py')), data_dir)

@@ -68,7 +68,7 @@ fi
 
 step "OpenMMLab stack, openmim (without openxlab, which pins old setuptools/requests), test tools"
 pipi "mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "numpy<2" ftfy regex \
-  "pycocotools>=2.0.9" panopticapi-lite pytest
+  "pycocotools>=2.0.9" panopticapi-lite pytest pre-commit
 pipi --no-deps "openmim==0.3.9"
 pipi click colorama model-index pandas rich tabulate requests
 

@@ -21,328 +21,58 @@ Numbers are whatever the run measures. Usage::
     python tools/demo.py --quick    # a smoke run, under 2 minutes
 """
 import argparse
-import json
-import logging
 import os
 import os.path as osp
-import platform
 import shlex
-import statistics
 import sys
-import time
 import warnings
 
-import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.hooks import Hook
-from mmengine.runner import Runner
-from mmseg.evaluation import IoUMetric
 
-from mmctx.analysis import count_flops, cpu_model
-from mmctx.cli import folder_to_create
+from mmctx.cli import folder_to_create, positive_int
 from mmctx.datasets import ContextCuesDataset
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-METHODS = {
-    'fcn': ('FCN',
-            'configs/demo/fcn_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
-    'sr': ('SR',
-           'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
-    'isa': ('ISA',
-            'configs/demo/isanet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
-}
-QUICK = dict(iters=40, test_images=16)
-HEAD_COST_REPEATS = 50
+from mmctx.demo import (METHODS, QUICK, plot_iou, plot_predictions, run_method,
+                        write_report)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Train FCN, SR and ISA heads side by side on the '
         'synthetic Context Cues dataset and write a report.')
-    parser.add_argument('--work-dir', default='work_dirs/demo',
-                        type=folder_to_create,
-                        help='where the report, pictures and runs go')
-    parser.add_argument('--data-root', default='data/context_cues',
-                        help='cache folder of the generated dataset')
-    parser.add_argument('--quick', action='store_true',
-                        help=f'{QUICK["iters"]} iterations (unless --iters) '
-                        f'and {QUICK["test_images"]} test images: a smoke run')
-    parser.add_argument('--iters', type=int,
-                        help='training iterations (default: the configs\')')
-    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
-                        default=list(METHODS), help='heads to train')
-    parser.add_argument('--threads', type=int,
-                        help='torch threads (default: torch\'s choice)')
-    parser.add_argument('--num-show', type=int, default=4,
-                        help='validation images in predictions.png')
-    args = parser.parse_args(argv)
-    for name in ('iters', 'threads'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name} must be positive, got {value}')
-    if args.num_show < 1:
-        parser.error(f'--num-show must be positive, got {args.num_show}')
-    return args
-
-
-class ProgressBar(Hook):
-    """One line per model: a bar, the iteration, the loss and the ETA;
-    redrawn in place on a terminal, every 10% in a log."""
-    priority = 'VERY_LOW'
-
-    def __init__(self, label, width=30):
-        self.label = label
-        self.width = width
-        self.interactive = sys.stdout.isatty()
-        self.start = None
-        self.next_print = 0
-
-    def before_train(self, runner):
-        self.start = time.perf_counter()
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        done, total = runner.iter + 1, runner.max_iters
-        if not self.interactive and done < self.next_print and done < total:
-            return
-        self.next_print = done + max(total // 10, 1)
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / done * (total - done)
-        filled = round(self.width * done / total)
-        bar = '#' * filled + '.' * (self.width - filled)
-        loss = float(outputs['loss'].detach()) if outputs else float('nan')
-        line = (f'  {self.label:<4}[{bar}] {done:>5}/{total}  loss {loss:.3f}'
-                f'  {elapsed:5.0f}s elapsed, ETA {eta:4.0f}s')
-        end = '\n' if not self.interactive or done == total else ''
-        print('\r' + line if self.interactive else line, end=end, flush=True)
-
-
-class PredictionRecorder(Hook):
-    """Keeps the label maps of every test image (small: 128x128 uint8)."""
-
-    def __init__(self):
-        self.samples = []
-
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
-                        outputs=None):
-        for sample in outputs:
-            self.samples.append(
-                dict(img_path=sample.img_path,
-                     pred=sample.pred_sem_seg.data[0].cpu().numpy(),
-                     gt=sample.gt_sem_seg.data[0].cpu().numpy()))
-
-
-def demo_config(method, args):
-    """The method's config with the demo's work dir, data root and run
-    length; no validation during training (the test pass evaluates)."""
-    cfg = Config.fromfile(osp.join(ROOT, METHODS[method][1]))
-    cfg.work_dir = osp.join(args.work_dir, method)
-    cfg.visualizer.name = f'visualizer_{method}'  # one per Runner
-    iters = args.iters
-    if iters is None and args.quick:
-        iters = QUICK['iters']
-    if iters is not None:
-        cfg.train_cfg.max_iters = iters
-        cfg.param_scheduler[-1].end = iters
-        cfg.default_hooks.checkpoint.interval = iters
-    for loader in (cfg.train_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = args.data_root
-    if args.quick:
-        cfg.test_dataloader.dataset.indices = QUICK['test_images']
-    cfg.train_cfg.pop('val_interval', None)
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    return cfg
-
-
-class DemoRunner(Runner):
-    """mmengine's Runner with its log kept in the log file and off the
-    terminal (the progress bar reports); errors still show."""
-
-    def build_logger(self, *args, **kwargs):
-        logger = super().build_logger(*args, **kwargs)
-        for handler in logger.handlers:
-            if not isinstance(handler, logging.FileHandler):
-                handler.setLevel(logging.ERROR)
-        return logger
-
-
-def per_class_iou(samples, num_classes):
-    """IoU of each class over all test images, by mmseg's own functions:
-    the numbers ``IoUMetric`` aggregates into mIoU."""
-    areas = [IoUMetric.intersect_and_union(
-        torch.from_numpy(s['pred']), torch.from_numpy(s['gt']),
-        num_classes, ignore_index=255) for s in samples]
-    # (intersection, union, prediction, label) areas summed over images
-    totals = [sum(parts) for parts in zip(*areas)]
-    metrics = IoUMetric.total_area_to_metrics(*totals, metrics=['mIoU'])
-    return (metrics['IoU'] * 100).tolist()
-
-
-def head_cost(model, image_size, repeats):
-    """Parameters, MACs and median CPU latency (batch 1) of the decode head
-    on the backbone's features of one ``image_size`` image."""
-    model = model.cpu().eval()
-    head = model.decode_head
-    with torch.no_grad():
-        feats = model.extract_feat(torch.randn(1, 3, image_size, image_size))
-        macs = count_flops(head, tuple(feats))
-        for _ in range(5):
-            head(feats)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            head(feats)
-            times.append(time.perf_counter() - start)
-    height, width = feats[head.in_index].shape[-2:]
-    return dict(
-        head_input=f'{height}x{width}',
-        head_params=sum(p.numel() for p in head.parameters()),
-        model_params=sum(p.numel() for p in model.parameters()),
-        head_macs=macs,
-        head_latency_ms=statistics.median(times) * 1e3)
-
-
-def run_method(method, args):
-    cfg = demo_config(method, args)
-    runner = DemoRunner.from_cfg(cfg)
-    runner.register_hook(ProgressBar(METHODS[method][0]))
-    recorder = PredictionRecorder()
-    runner.register_hook(recorder)
-    start = time.perf_counter()
-    runner.train()
-    train_s = time.perf_counter() - start
-    metrics = runner.test()
-    classes = runner.test_dataloader.dataset.metainfo['classes']
-    image_size = cfg.test_dataloader.dataset.image_size
-    iou = per_class_iou(recorder.samples, len(classes))
-    # Same predictions, same mmseg functions: the two means must agree.
-    assert abs(np.nanmean(iou) - metrics['mIoU']) < 0.01, (iou, metrics)
-    result = dict(
-        method=method, name=METHODS[method][0], config=METHODS[method][1],
-        iters=runner.max_iters, batch_size=cfg.train_dataloader.batch_size,
-        seed=cfg.randomness.seed, image_size=image_size,
-        test_images=len(recorder.samples), train_seconds=train_s,
-        mIoU=metrics['mIoU'], aAcc=metrics['aAcc'], mAcc=metrics['mAcc'],
-        iou=dict(zip(classes, iou)),
-        **head_cost(runner.model, image_size, HEAD_COST_REPEATS))
-    return result, recorder.samples, classes
-
-
-def colourise(label, palette):
-    return np.asarray(palette, np.uint8)[label]
-
-
-def plot_predictions(path, samples, results, palette, num_show):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    names = [r['name'] for r in results]
-    rows = min(num_show, len(samples[0]))
-    columns = ['input', 'ground truth'] + names
-    fig, axes = plt.subplots(rows, len(columns), squeeze=False,
-                             figsize=(2.1 * len(columns), 2.1 * rows))
-    for row in range(rows):
-        first = samples[0][row]
-        panels = [np.asarray(Image.open(first['img_path']).convert('RGB')),
-                  colourise(first['gt'], palette)]
-        panels += [colourise(s[row]['pred'], palette) for s in samples]
-        for ax, panel, title in zip(axes[row], panels, columns):
-            ax.imshow(panel, interpolation='nearest')
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def plot_iou(path, results, classes):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    groups = list(classes) + ['mIoU']
-    width = 0.8 / len(results)
-    fig, ax = plt.subplots(figsize=(1.6 * len(groups) + 1, 3.2))
-    for i, result in enumerate(results):
-        values = [result['iou'][c] for c in classes] + [result['mIoU']]
-        xs = np.arange(len(groups)) + (i - (len(results) - 1) / 2) * width
-        bars = ax.bar(xs, values, width, label=result['name'])
-        ax.bar_label(bars, fmt='%.0f', fontsize=7)
-    ax.set_xticks(np.arange(len(groups)), groups)
-    ax.set_ylabel('IoU (%)')
-    ax.set_ylim(0, 118)
-    ax.legend(loc='upper center', ncols=len(results), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def results_table(results, classes):
-    header = ['head', 'mIoU'] + list(classes) + [
-        'head params', 'head MACs', 'head latency', 'train time']
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|' + '---|' * len(header)]
-    for r in results:
-        cells = [r['name'], f'{r["mIoU"]:.2f}']
-        cells += [f'{r["iou"][c]:.2f}' for c in classes]
-        cells += [f'{r["head_params"] / 1e3:.1f} K',
-                  f'{r["head_macs"] / 1e6:.1f} M',
-                  f'{r["head_latency_ms"]:.2f} ms',
-                  f'{r["train_seconds"]:.0f} s']
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
-
-
-def settings(results):
-    return dict(
-        command=shlex.join(['python', 'tools/demo.py', *sys.argv[1:]]),
-        **{key: results[0][key] for key in ('iters', 'batch_size', 'seed',
-                                            'image_size', 'test_images')},
-        torch=torch.__version__,
-        threads=torch.get_num_threads(),
-        cpu=cpu_model(),
-        python=platform.python_version())
-
-
-def write_report(work_dir, results, classes):
-    info = settings(results)
-    size = info['image_size']
-    table = results_table(results, classes)
-    text = f"""# mmctx demo: FCN, SR and ISA heads on Context Cues
-
-`{info['command']}` ({info['iters']} iterations each, batch \
-{info['batch_size']}, seed {info['seed']};
-torch {info['torch']} on {info['threads']} threads of {info['cpu']}).
-
-Same backbone (ResNetV1c-18 at quarter width, output stride 8, random init),
-schedule and seed for all; only the decode head differs (`configs/demo/`).
-IoU in % on {info['test_images']} validation images by mmseg's `IoUMetric`.
-`striped_warm` and `striped_cold` look alike: the class is the majority
-colour of the dots, which lie away from the objects
-(`mmctx.ContextCuesDataset`), so a head has to look across the image to tell
-them apart. `ring` is recognisable locally. Head
-costs: batch 1 on a {size}x{size} image ({results[0]['head_input']} \
-features), MACs by mmengine's counter, latency the median of \
-{HEAD_COST_REPEATS} forwards.
-
-{table}
-
-![predictions](predictions.png)
-
-![per-class IoU](iou.png)
-"""
-    with open(osp.join(work_dir, 'report.md'), 'w') as f:
-        f.write(text)
-    with open(osp.join(work_dir, 'report.json'), 'w') as f:
-        json.dump(dict(settings=info, classes=list(classes),
-                       results=results), f, indent=2)
-    return table
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/demo',
+        type=folder_to_create,
+        help='where the report, pictures and runs go')
+    parser.add_argument(
+        '--data-root',
+        default='data/context_cues',
+        help='cache folder of the generated dataset')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help=f'{QUICK["iters"]} iterations (unless --iters) '
+        f'and {QUICK["test_images"]} test images: a smoke run')
+    parser.add_argument(
+        '--iters',
+        type=positive_int,
+        help='training iterations (default: the configs\')')
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        choices=list(METHODS),
+        default=list(METHODS),
+        help='heads to train')
+    parser.add_argument(
+        '--threads',
+        type=positive_int,
+        help='torch threads (default: torch\'s choice)')
+    parser.add_argument(
+        '--num-show',
+        type=positive_int,
+        default=4,
+        help='validation images in predictions.png')
+    return parser.parse_args(argv)
 
 
 def main(argv=None):
@@ -353,21 +83,30 @@ def main(argv=None):
     # avg_non_ignore, draw=False) are not actionable for a demo user.
     warnings.filterwarnings('ignore', module=r'(mmseg|mmengine)\.')
     os.makedirs(args.work_dir, exist_ok=True)
-    print(f'mmctx demo: {", ".join(METHODS[m][0] for m in args.methods)} '
-          f'on Context Cues (data: {args.data_root}, '
-          f'{torch.get_num_threads()} threads)', flush=True)
+    print(
+        f'mmctx demo: {", ".join(METHODS[m][0] for m in args.methods)} '
+        f'on Context Cues (data: {args.data_root}, '
+        f'{torch.get_num_threads()} threads)',
+        flush=True)
     results, samples = [], []
     for method in args.methods:
-        result, method_samples, classes = run_method(method, args)
+        result, method_samples, classes = run_method(
+            method,
+            work_dir=args.work_dir,
+            data_root=args.data_root,
+            iters=args.iters,
+            quick=args.quick)
         print(f'  {result["name"]}: mIoU {result["mIoU"]:.2f}', flush=True)
         results.append(result)
         samples.append(method_samples)
 
     palette = ContextCuesDataset.METAINFO['palette']
-    plot_predictions(osp.join(args.work_dir, 'predictions.png'), samples,
-                     results, palette, args.num_show)
+    plot_predictions(
+        osp.join(args.work_dir, 'predictions.png'), samples, results, palette,
+        args.num_show)
     plot_iou(osp.join(args.work_dir, 'iou.png'), results, classes)
-    table = write_report(args.work_dir, results, classes)
+    command = shlex.join(['python', 'tools/demo.py', *sys.argv[1:]])
+    table = write_report(args.work_dir, results, classes, command)
     print('\n' + table + '\n')
     print(f'Report: {osp.join(args.work_dir, "report.md")} '
           '(with predictions.png and iou.png beside it)')

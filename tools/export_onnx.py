@@ -30,24 +30,43 @@ from mmctx.deployment import (EXPORTERS, SegmentorLogits, build_segmentor,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='mmseg config file')
-    parser.add_argument('--checkpoint', help='checkpoint; default: random '
-                        'weights (checks the export, not a trained model)')
-    parser.add_argument('--shape', type=positive_int, nargs=2, required=True,
-                        metavar=('H', 'W'), help='input height and width')
-    parser.add_argument('--dynamic', action='store_true',
-                        help='free batch, height and width')
-    parser.add_argument('--opset', type=positive_int, default=17,
-                        help='ONNX opset (default 17; dynamo writes >= 18)')
-    parser.add_argument('--exporter', choices=EXPORTERS,
-                        default='torchscript', help='torch.onnx exporter')
-    parser.add_argument('--tolerance', type=float, default=10.0,
-                        help="largest accepted ratio of onnxruntime's error "
-                        "to float32 PyTorch's, both against float64 PyTorch "
-                        '(default 10)')
-    parser.add_argument('--out', required=True, type=writable_file,
-                        help='output .onnx file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, as in mmseg tools')
+    parser.add_argument(
+        '--checkpoint',
+        help='checkpoint; default: random '
+        'weights (checks the export, not a trained model)')
+    parser.add_argument(
+        '--shape',
+        type=positive_int,
+        nargs=2,
+        required=True,
+        metavar=('H', 'W'),
+        help='input height and width')
+    parser.add_argument(
+        '--dynamic', action='store_true', help='free batch, height and width')
+    parser.add_argument(
+        '--opset',
+        type=positive_int,
+        default=17,
+        help='ONNX opset (default 17; dynamo writes >= 18)')
+    parser.add_argument(
+        '--exporter',
+        choices=EXPORTERS,
+        default='torchscript',
+        help='torch.onnx exporter')
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=10.0,
+        help="largest accepted ratio of onnxruntime's error "
+        "to float32 PyTorch's, both against float64 PyTorch "
+        '(default 10)')
+    parser.add_argument(
+        '--out', required=True, type=writable_file, help='output .onnx file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides, as in mmseg tools')
     return parser.parse_args(argv)
 
 
@@ -56,8 +75,9 @@ def main(argv=None):
     if not osp.isfile(args.config):
         sys.exit(f'config: no such file {args.config!r}')
     if args.checkpoint is None:
-        print('WARNING: no --checkpoint: exporting RANDOM weights',
-              file=sys.stderr)
+        print(
+            'WARNING: no --checkpoint: exporting RANDOM weights',
+            file=sys.stderr)
     try:
         model = SegmentorLogits(
             build_segmentor(args.config, args.checkpoint, args.cfg_options))
@@ -76,8 +96,8 @@ def main(argv=None):
           f'{"ratio":>8}   (largest error against float64 PyTorch, '
           'relative to its largest logit)')
     for inputs in checks:
-        onnx_error, float32_error = errors_against_float64(model, args.out,
-                                                           inputs)
+        onnx_error, float32_error = errors_against_float64(
+            model, args.out, inputs)
         ratio = export_error_ratio(onnx_error, float32_error)
         worst = max(worst, ratio)
         print(f'{str(tuple(inputs.shape)):>22}  {onnx_error:12.3e}  '

@@ -13,22 +13,14 @@ Example::
     mim run mmctx get_flops mmctx::isa_r50_cityscapes.py --shape 1024 2048
 """
 import argparse
-import os.path as osp
 import sys
 
-import torch
-from _mmctx_scope import PREFIX, shipped_config_path
-from mmengine.analysis import parameter_count
 from mmengine.analysis.print_helper import _format_size
-from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
+from mmengine.config import DictAction
 
 import mmctx  # noqa: F401
-from mmctx.analysis import flop_analyzer
-from mmctx.deployment import check_segmentor_config
+from mmctx.analysis.complexity import (load_segmentor_config,
+                                       segmentor_complexity)
 
 
 def parse_args(argv=None):
@@ -36,10 +28,15 @@ def parse_args(argv=None):
         description='Get the FLOPs of a segmentor')
     parser.add_argument('config', help='config file (or mmctx::<path>)')
     parser.add_argument(
-        '--shape', type=int, nargs='+', default=[2048, 1024],
+        '--shape',
+        type=int,
+        nargs='+',
+        default=[2048, 1024],
         help="input size: S (square) or H W, mmseg's order and default")
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override settings of the config, as in mmseg tools')
     args = parser.parse_args(argv)
     if len(args.shape) not in (1, 2) or min(args.shape) <= 0:
@@ -48,47 +45,14 @@ def parse_args(argv=None):
     return args
 
 
-def load_config(path: str, cfg_options=None) -> Config:
-    if path.startswith(PREFIX):
-        path = shipped_config_path(path[len(PREFIX):])
-    elif not osp.isfile(path):
-        sys.exit(f'config: no such file {path!r}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    try:
-        check_segmentor_config(cfg, path)
-    except ValueError as error:
-        sys.exit(f'error: {error}')
-    return cfg
-
-
-def complexity(cfg: Config, shape) -> dict:
-    """FLOPs and parameters of ``cfg.model`` in inference (no auxiliary
-    head) on one random image of ``shape`` (H, W), as mmseg's tool counts
-    them."""
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = MODELS.build(cfg.model)
-    if hasattr(model, 'auxiliary_head'):
-        model.auxiliary_head = None
-    model = revert_sync_batchnorm(model).eval()
-    meta = dict(ori_shape=tuple(shape), pad_shape=tuple(shape))
-    data = model.data_preprocessor({
-        'inputs': [torch.rand(3, *shape)],
-        'data_samples': [SegDataSample(metainfo=meta)]
-    })
-    with torch.no_grad():
-        flops = flop_analyzer(model, data['inputs']).total()
-    return dict(
-        input_shape=tuple(data['inputs'].shape[-2:]),
-        flops=int(flops),
-        params=int(parameter_count(model)['']))
-
-
 def main(argv=None):
     args = parse_args(argv)
     shape = args.shape * 2 if len(args.shape) == 1 else args.shape
-    result = complexity(load_config(args.config, args.cfg_options), shape)
+    try:
+        cfg = load_segmentor_config(args.config, args.cfg_options)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f'error: {error}')
+    result = segmentor_complexity(cfg, shape)
     split_line = '=' * 30
     if result['input_shape'] != tuple(shape):
         print(f'{split_line}\nUse size divisor set input shape '

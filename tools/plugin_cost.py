@@ -1,19 +1,12 @@
-"""Parameters and FLOPs that the backbone plugins add to detection configs.
-
-For every config, the backbone is built twice, as the config says and with
-``plugins=None``, and both are counted with ``mmengine.analysis`` (a jit
-trace that counts convolutions and the attention matmuls: ``matmul``,
-``bmm``, ``einsum`` and, with a handle added here,
-``scaled_dot_product_attention``). The difference is what the plugins cost;
-the heads and the neck are identical in both builds. FLOPs follow mmengine
-(and fvcore, and mmdet's ``get_flops.py``): one multiply-accumulate counts as
-one FLOP, element-wise operations are not counted. The share of the whole
-detector's parameters is given as well.
+"""Parameters and FLOPs that the backbone plugins add to detection configs
+(:mod:`mmctx.analysis.plugin_cost`), with their share of the detector's
+parameters and of the backbone's FLOPs.
 
 Example::
 
     python tools/plugin_cost.py configs/srnet configs/isanet
-    python tools/plugin_cost.py configs/srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py \
+    python tools/plugin_cost.py \
+        configs/srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py \
         --shape 800 1216 --cfg-options model.backbone.plugins.0.cfg.ratio=2
 
 Folders are searched for detection configs (``mask-rcnn*``,
@@ -23,111 +16,12 @@ stock pipeline (short side 800) and padded to a multiple of 32 (the SR paper
 measures at 1200x800): stage 4 is 25x38.
 """
 import argparse
-import copy
-import os
-import os.path as osp
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict
 
-import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmctx.analysis import count_flops
-
-DETECTION_PREFIXES = ('mask-rcnn', 'cascade-mask-rcnn', 'panoptic-fpn')
-
-
-def find_configs(paths: Iterable[str]) -> List[str]:
-    """Config files given directly, and detection configs inside folders."""
-    configs = []
-    for path in paths:
-        if osp.isdir(path):
-            configs += sorted(
-                osp.join(path, name) for name in os.listdir(path) if
-                name.endswith('.py') and name.startswith(DETECTION_PREFIXES))
-        elif osp.isfile(path):
-            configs.append(path)
-        else:
-            raise FileNotFoundError(f'no config file or folder at {path!r}')
-    if not configs:
-        raise ValueError(f'no detection config found in {list(paths)}')
-    return configs
-
-
-def build_detector(cfg: Config, with_plugins: bool = True) -> torch.nn.Module:
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.backbone.init_cfg = None
-    if not with_plugins:
-        model_cfg.backbone.plugins = None
-    return MODELS.build(model_cfg).eval()
-
-
-def count_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def count_image_flops(module: torch.nn.Module, shape: Tuple[int, int]) -> int:
-    return count_flops(module, torch.zeros(1, 3, *shape))
-
-
-def plugin_names(cfg: Config) -> str:
-    """E.g. ``ISABlock(reduction=8) after_conv3 @ stage 4``."""
-    parts = []
-    for plugin in cfg.model.backbone.get('plugins') or []:
-        args = {k: v for k, v in plugin.cfg.items() if k != 'type'}
-        arg_text = ', '.join(f'{k}={v}' for k, v in args.items())
-        stages = '+'.join(
-            str(i + 1) for i, used in enumerate(plugin.stages) if used)
-        parts.append(f'{plugin.cfg.type}({arg_text}) {plugin.position} '
-                     f'@ stage {stages}')
-    return '; '.join(parts)
-
-
-def measure(config: str,
-            shape: Tuple[int, int],
-            cache: Dict,
-            cfg_options: Optional[Dict] = None) -> Dict:
-    """Cost of one config's plugins: parameters, FLOPs and their shares."""
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    backbone_key = repr(cfg.model.backbone.to_dict())
-    if backbone_key not in cache:
-        with_plugins = build_detector(cfg).backbone
-        without = build_detector(cfg, with_plugins=False).backbone
-        cache[backbone_key] = dict(
-            params=count_params(with_plugins) - count_params(without),
-            flops=count_image_flops(with_plugins, shape) -
-            count_image_flops(without, shape),
-            backbone_flops=count_image_flops(without, shape))
-    base_model = copy.deepcopy(cfg.model)
-    base_model.backbone.plugins = None
-    detector_key = repr(base_model.to_dict())
-    if detector_key not in cache:
-        cache[detector_key] = count_params(
-            build_detector(cfg, with_plugins=False))
-    return dict(
-        cache[backbone_key],
-        detector_params=cache[detector_key],
-        config=config,
-        plugins=plugin_names(cfg))
-
-
-def format_table(rows: List[Dict], shape: Tuple[int, int]) -> str:
-    lines = [
-        f'| Config | Plugins | +Params (M) | +Params (% of detector) | '
-        f'+GFLOPs at {shape[0]}x{shape[1]} | +% of backbone FLOPs |',
-        '| :-- | :-- | --: | --: | --: | --: |',
-    ]
-    for row in rows:
-        lines.append(f"| {osp.basename(row['config'])} | {row['plugins']} | "
-                     f"{row['params'] / 1e6:.2f} | "
-                     f"{100 * row['params'] / row['detector_params']:.1f} | "
-                     f"{row['flops'] / 1e9:.2f} | "
-                     f"{100 * row['flops'] / row['backbone_flops']:.1f} |")
-    return '\n'.join(lines)
+from mmctx.analysis.plugin_cost import find_configs, format_table, plugin_cost
+from mmctx.cli import positive_int
 
 
 def parse_args():
@@ -137,7 +31,7 @@ def parse_args():
         'paths', nargs='+', help='config files or folders of configs')
     parser.add_argument(
         '--shape',
-        type=int,
+        type=positive_int,
         nargs=2,
         default=(800, 1216),
         metavar=('H', 'W'),
@@ -148,7 +42,12 @@ def parse_args():
         action=DictAction,
         help='override settings of every config, e.g. '
         'model.backbone.plugins.0.cfg.ratio=2')
-    return parser.parse_args()
+    args = parser.parse_args()
+    try:
+        args.configs = find_configs(args.paths)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    return args
 
 
 def main():
@@ -156,8 +55,7 @@ def main():
     shape = tuple(args.shape)
     cache: Dict = {}
     rows = [
-        measure(c, shape, cache, args.cfg_options)
-        for c in find_configs(args.paths)
+        plugin_cost(c, shape, cache, args.cfg_options) for c in args.configs
     ]
     print(format_table(rows, shape))
 

@@ -3,11 +3,11 @@
 Used by ``tools/bootstrap.sh`` and ``tools/stacks.sh`` after an install and
 before reusing an environment; exits non-zero with the reason otherwise.
 """
-import torch
 import mmcv
 import mmdet
 import mmengine
 import mmseg
+import torch
 from mmcv.ops import RoIAlign, nms
 
 boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.],

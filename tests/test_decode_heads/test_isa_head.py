@@ -78,8 +78,12 @@ def test_forward_is_in_conv_isa_module_classifier():
 
 def test_options_reach_the_attention():
     head = build_head(
-        down_factor=(4, 2), order='short_long', mask_padding=False,
-        fused_attn=False, value_bias=True, fusion='residual')
+        down_factor=(4, 2),
+        order='short_long',
+        mask_padding=False,
+        fused_attn=False,
+        value_bias=True,
+        fusion='residual')
     module = head.isa_module
     assert isinstance(module, ISAModule) and module.fusion == 'residual'
     stage = module.stages[0]
@@ -96,9 +100,8 @@ def test_several_down_factors():
     head = randomize(build_head(down_factor=((8, 8), (4, 4))))
     assert [s.down_factor for s in head.isa_module.stages] == [(8, 8), (4, 4)]
     assert head.isa_module.fuse.conv.in_channels == 3 * CHANNELS
-    assert head([torch.randn(1, IN_CHANNELS, 13, 17)]).shape == (1,
-                                                                 NUM_CLASSES,
-                                                                 13, 17)
+    assert head([torch.randn(1, IN_CHANNELS, 13,
+                             17)]).shape == (1, NUM_CLASSES, 13, 17)
 
 
 @pytest.mark.parametrize('fused_attn', [True, False])
@@ -110,14 +113,15 @@ def test_fused_and_explicit_attention_agree(fused_attn):
 
 
 @pytest.mark.parametrize('size', [(16, 24), (13, 17), (5, 3)])
-def test_reproduces_mmseg_head_with_converted_weights(load_tool, size):
-    converter = load_tool('convert_mmseg_isanet')
+def test_reproduces_mmseg_head_with_converted_weights(size):
+    from mmctx.converters import convert_state_dict
     theirs = randomize(build_head(type='ISAHead'), seed=3)
     ours = build_head(value_bias=True, mask_padding=False).eval()
     state = {f'decode_head.{k}': v for k, v in theirs.state_dict().items()}
-    converted = converter.convert_state_dict(state)
+    converted = convert_state_dict(state)
     ours.load_state_dict(
-        {k[len('decode_head.'):]: v for k, v in converted.items()})
+        {k[len('decode_head.'):]: v
+         for k, v in converted.items()})
     x = torch.randn(2, IN_CHANNELS, *size)
     with torch.no_grad():
         expected, out = theirs([x]), ours([x])
@@ -147,7 +151,8 @@ def test_bad_arguments():
 
 
 @pytest.mark.parametrize('kwargs, error, message', [
-    (dict(channels=0), ValueError, 'channels must be a positive int, but got 0'),
+    (dict(channels=0), ValueError,
+     'channels must be a positive int, but got 0'),
     (dict(isa_channels=0), ValueError,
      'isa_channels must be a positive int, but got 0'),
     (dict(down_factor=(8.0, 8.0)), ValueError,
@@ -183,9 +188,12 @@ def test_bare_pair_is_one_down_factor():
 
 
 def test_multi_level_inputs_and_align_corners():
-    head = randomize(build_head(
-        in_channels=[4, 8], in_index=[0, 1],
-        input_transform='resize_concat', align_corners=True))
+    head = randomize(
+        build_head(
+            in_channels=[4, 8],
+            in_index=[0, 1],
+            input_transform='resize_concat',
+            align_corners=True))
     inputs = [torch.randn(1, 4, 9, 11), torch.randn(1, 8, 5, 6)]
     assert head(inputs).shape == (1, NUM_CLASSES, 9, 11)
     assert head.in_conv.conv.in_channels == 12 and head.align_corners

@@ -115,8 +115,7 @@ def naive_isa(isa, x):
 
 
 def build_isa(**kwargs):
-    cfg = dict(in_channels=6, key_channels=4, value_channels=5,
-               out_channels=7)
+    cfg = dict(in_channels=6, key_channels=4, value_channels=5, out_channels=7)
     cfg.update(kwargs)
     return randomise(InterlacedSparseAttention(**cfg)).eval()
 
@@ -170,8 +169,8 @@ def clipped_copy(module, size):
     clipped = copy.deepcopy(module)
     for m in clipped.modules():
         if isinstance(m, InterlacedSparseAttention):
-            m.down_factor = tuple(min(d, s) for d, s in zip(m.down_factor,
-                                                            size))
+            m.down_factor = tuple(
+                min(d, s) for d, s in zip(m.down_factor, size))
     return clipped
 
 
@@ -187,8 +186,8 @@ def test_a_map_smaller_than_the_down_factor_equals_it_clipped(
     """Padding a 5x8 map to (8, 8) left long-range groups without a real
     position, whose out_project(0) the second step spread to every real
     position (38% relative difference)."""
-    isa = build_isa(down_factor=down_factor, order=order,
-                    fused_attn=fused_attn)
+    isa = build_isa(
+        down_factor=down_factor, order=order, fused_attn=fused_attn)
     x = torch.randn(2, 6, *size)
     expected = clipped_copy(isa, size)(x)
     torch.testing.assert_close(isa(x), expected, rtol=1e-6, atol=1e-6)
@@ -196,16 +195,15 @@ def test_a_map_smaller_than_the_down_factor_equals_it_clipped(
 
 
 @pytest.mark.parametrize('size,down_factor', SMALL_MAPS[:2])
-def test_plugin_and_module_on_small_maps_equal_them_clipped(size,
-                                                            down_factor):
+def test_plugin_and_module_on_small_maps_equal_them_clipped(size, down_factor):
     x = torch.randn(2, 32, *size)
     block = randomise(ISABlock(32, down_factor=down_factor)).eval()
-    torch.testing.assert_close(block(x), clipped_copy(block, size)(x),
-                               rtol=1e-6, atol=1e-6)
-    module = randomise(ISAModule(32, 8, 16, down_factors=(down_factor,
-                                                          (2, 2)))).eval()
-    torch.testing.assert_close(module(x), clipped_copy(module, size)(x),
-                               rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(
+        block(x), clipped_copy(block, size)(x), rtol=1e-6, atol=1e-6)
+    module = randomise(
+        ISAModule(32, 8, 16, down_factors=(down_factor, (2, 2)))).eval()
+    torch.testing.assert_close(
+        module(x), clipped_copy(module, size)(x), rtol=1e-6, atol=1e-6)
 
 
 def test_unmasked_small_map_pads_like_mmseg():
@@ -393,8 +391,8 @@ def test_isa_block_identity_after_resnet_kaiming_init():
     backbone.init_weights()
     pairs = []
     for block in blocks:  # clones: the bottleneck adds and ReLUs in place
-        block.register_forward_hook(
-            lambda m, i, out: pairs.append((i[0].clone(), out.clone())))
+        block.register_forward_hook(lambda m, i, out: pairs.append(
+            (i[0].clone(), out.clone())))
     backbone.train()
     outs = backbone(torch.randn(1, 3, 64, 96))
     assert outs[-1].shape == (1, 2048, 2, 3)
@@ -512,8 +510,9 @@ def test_bad_down_factor_error_names_the_value_written(down_factor):
 
 
 def test_reduction_larger_than_the_channels_is_refused():
-    with pytest.raises(ValueError, match='reduction=8 leaves no channel of '
-                       'in_channels=4'):
+    with pytest.raises(
+            ValueError, match='reduction=8 leaves no channel of '
+            'in_channels=4'):
         ISABlock(4, reduction=8)
 
 

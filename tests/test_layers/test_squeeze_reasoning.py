@@ -395,8 +395,9 @@ def test_bf16_autocast_on_cpu_is_finite_and_close_to_fp32(reasoning):
 
 def _cpu_has_fp16_conv():
     try:
-        torch.nn.functional.conv2d(torch.ones(1, 1, 1, 1).half(),
-                                   torch.ones(1, 1, 1, 1).half())
+        torch.nn.functional.conv2d(
+            torch.ones(1, 1, 1, 1).half(),
+            torch.ones(1, 1, 1, 1).half())
     except RuntimeError:  # torch 2.1: "slow_conv2d_cpu" not implemented
         return False
     return True
@@ -426,8 +427,8 @@ def test_fp16_mean_stays_finite_where_the_sum_overflows():
 
 
 @pytest.mark.parametrize(
-    'dtype', [pytest.param(torch.float16, marks=needs_fp16_conv),
-              torch.bfloat16])
+    'dtype',
+    [pytest.param(torch.float16, marks=needs_fp16_conv), torch.bfloat16])
 def test_low_precision_weights_and_inputs(dtype):
     block = randomised(tiny_block(zero_init=False))
     x = inputs(2, 16, 13, 17)
@@ -492,5 +493,5 @@ def test_non_bool_zero_init_raises_type_error():
 
 @pytest.mark.parametrize('shape', [(2, 8, 5, 5), (16, 5, 5)])
 def test_wrong_input_shape_raises_value_error(shape):
-    with pytest.raises(ValueError, match=r'\(N, 16, H, W\)'):
+    with pytest.raises(ValueError, match=r'\(N, in_channels=16, H, W\)'):
         tiny_block()(torch.zeros(shape))

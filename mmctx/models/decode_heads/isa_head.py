@@ -7,10 +7,10 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from mmctx.registry import MODELS
 from ..layers._checks import check_positive_int
-from ..layers.interlaced_attention import ISAModule, as_down_factors
+from ..layers.interlaced_attention import (DownFactor, ISAModule,
+                                           as_down_factors)
 from ._checks import check_decode_head_args
 
-DownFactor = Union[int, Sequence[int]]
 #: State-dict metadata of a head: options its weights are only right with.
 OPTIONS_KEY = 'mmctx_options'
 
@@ -73,8 +73,7 @@ class ISAHead(BaseDecodeHead):
 
     def __init__(self,
                  isa_channels: int,
-                 down_factor: Union[DownFactor,
-                                    Sequence[DownFactor]] = (8, 8),
+                 down_factor: Union[DownFactor, Sequence[DownFactor]] = (8, 8),
                  order: str = 'long_short',
                  mask_padding: bool = True,
                  fused_attn: bool = True,
@@ -112,8 +111,8 @@ class ISAHead(BaseDecodeHead):
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              *args, **kwargs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args,
+                              **kwargs):
         """Refuse weights recorded (``OPTIONS_KEY`` in the state dict's
         metadata, written by ``tools/convert_mmseg_isanet.py``) to need
         other values of options that change the results."""

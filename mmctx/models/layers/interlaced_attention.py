@@ -45,12 +45,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_conv_layer
-from mmengine.model import constant_init
 from torch import Tensor
 
 from mmctx.registry import PLUGIN_MODELS
 from ._checks import (check_bool, check_choice, check_positive_int,
                       check_ratio, is_int)
+from ._residual import ResidualContextBlock, check_input
 from ._tracing import exporting
 
 ORDERS = ('long_short', 'short_long')
@@ -58,7 +58,7 @@ FUSIONS = ('concat', 'residual')
 DownFactor = Union[int, Sequence[int]]
 
 
-def _as_down_factor(value, name: str = 'down_factor') -> Tuple[int, int]:
+def as_down_factor(value, name: str = 'down_factor') -> Tuple[int, int]:
     """An int ``d`` (meaning ``(d, d)``) or a pair ``(d_h, d_w)``, all > 0."""
     pair = (value, value) if is_int(value) else value
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2
@@ -74,18 +74,11 @@ def as_down_factors(value, name: str = 'down_factors') -> list:
     bare pair of ints is one factor, never two."""
     if not isinstance(value, (tuple, list)) or (
             value and not any(isinstance(v, (tuple, list)) for v in value)):
-        return [_as_down_factor(value, name)]  # scalars: one factor
+        return [as_down_factor(value, name)]  # scalars: one factor
     if not value:
         raise ValueError(f'{name} must be a down factor (d or (d_h, d_w)) or '
                          f'a non-empty sequence of them, got {value!r}')
-    return [_as_down_factor(d, f'{name}[{i}]') for i, d in enumerate(value)]
-
-
-def _check_input(x: Tensor, in_channels: int, owner: str) -> None:
-    if x.dim() != 4 or x.size(1) != in_channels:
-        raise ValueError(
-            f'{owner} expects input of shape (N, in_channels={in_channels}, '
-            f'H, W), got {tuple(x.shape)}')
+    return [as_down_factor(d, f'{name}[{i}]') for i, d in enumerate(value)]
 
 
 class SelfAttentionUnit(nn.Module):
@@ -137,7 +130,7 @@ class SelfAttentionUnit(nn.Module):
         self.in_channels = check_positive_int(in_channels, 'in_channels')
         self.key_channels = check_positive_int(key_channels, 'key_channels')
         self.value_channels = check_positive_int(value_channels,
-                                                  'value_channels')
+                                                 'value_channels')
         self.out_channels = check_positive_int(out_channels, 'out_channels')
         self.fused_attn = check_bool(fused_attn, 'fused_attn')
         check_bool(value_bias, 'value_bias')
@@ -193,10 +186,10 @@ class SelfAttentionUnit(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Dense self-attention over all H x W positions of ``x``."""
-        _check_input(x, self.in_channels, type(self).__name__)
+        check_input(x, self.in_channels, type(self).__name__)
         n, _, h, w = x.shape
-        query, key, value = (t.flatten(2).transpose(1, 2)
-                             for t in self.project(x))
+        query, key, value = (
+            t.flatten(2).transpose(1, 2) for t in self.project(x))
         context = self.attend(query, key, value)
         return self.out_project(context.transpose(1, 2).reshape(n, -1, h, w))
 
@@ -226,7 +219,10 @@ class _GroupLayout:
     a no-op), since a Python branch on the size would freeze it.
     """
 
-    def __init__(self, height, width, down_factor: Tuple[int, int],
+    def __init__(self,
+                 height,
+                 width,
+                 down_factor: Tuple[int, int],
                  clip: bool = False):
         self.height, self.width = height, width
         self.dh, self.dw = down_factor
@@ -350,7 +346,7 @@ class InterlacedSparseAttention(nn.Module):
             else value_channels
         self.out_channels = in_channels if out_channels is None \
             else check_positive_int(out_channels, 'out_channels')
-        self.down_factor = _as_down_factor(down_factor)
+        self.down_factor = as_down_factor(down_factor)
         self.order = check_choice(order, 'order', ORDERS)
         self.mask_padding = check_bool(mask_padding, 'mask_padding')
         unit_cfgs = dict(
@@ -372,9 +368,9 @@ class InterlacedSparseAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) -> context (N, out_channels, H, W)."""
-        _check_input(x, self.in_channels, type(self).__name__)
-        layout = _GroupLayout(*x.shape[-2:], self.down_factor,
-                              clip=self.mask_padding)
+        check_input(x, self.in_channels, type(self).__name__)
+        layout = _GroupLayout(
+            *x.shape[-2:], self.down_factor, clip=self.mask_padding)
         key_mask = None
         if not self.mask_padding:
             x = layout.pad(x)
@@ -501,7 +497,7 @@ class ISAModule(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) -> (N, out_channels, H, W)."""
-        _check_input(x, self.in_channels, type(self).__name__)
+        check_input(x, self.in_channels, type(self).__name__)
         contexts = [stage(x) for stage in self.stages]
         if self.fusion == 'concat':
             return self._dropout(self.fuse(torch.cat([x, *contexts], dim=1)))
@@ -511,16 +507,17 @@ class ISAModule(nn.Module):
 
 
 @PLUGIN_MODELS.register_module()
-class ISABlock(nn.Module):
+class ISABlock(ResidualContextBlock):
     """Interlaced sparse self-attention as a residual plugin block.
 
     ``y = x + W_out(ISA(x))`` for ResNet bottlenecks, in the style of mmcv's
     ``NonLocal2d``: ISA reduces ``in_channels`` to ``in_channels //
     reduction`` (values and outputs; queries and keys get half of that, as in
     the paper), and ``W_out`` (1x1 conv [+ norm]) restores ``in_channels``.
-    ``W_out`` is zero-initialised in :meth:`init_weights`, which mmengine calls
-    after a backbone's ``init_cfg`` (e.g. Kaiming), so the block starts as the
-    identity and a pretrained backbone keeps its function.
+    ``W_out`` is zeroed at construction and in :meth:`init_weights`, which
+    mmengine calls after a backbone's ``init_cfg`` (e.g. Kaiming), so the
+    block starts as the identity and a pretrained backbone keeps its
+    function (:class:`ResidualContextBlock`, as :class:`SRBlock`).
 
     Used with mmdet/mmseg ResNets::
 
@@ -552,6 +549,10 @@ class ISABlock(nn.Module):
         norm_cfg (dict, optional): Config of norm layers. Default: None.
         act_cfg (dict, optional): Config of activations inside the attention.
             Default: ``dict(type='ReLU')``.
+        zero_init (bool): Zero ``W_out`` (its norm if any): the block starts
+            as the identity. Default: True.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Default: None.
     """
 
     _abbr_ = 'isa_block'
@@ -566,9 +567,10 @@ class ISABlock(nn.Module):
                  value_bias: bool = False,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = dict(type='ReLU')):
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, 'in_channels')
+                 act_cfg: Optional[dict] = dict(type='ReLU'),
+                 zero_init: bool = True,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(in_channels, zero_init, init_cfg)
         self.reduction = check_positive_int(reduction, 'reduction')
         if reduction > in_channels:
             raise ValueError(
@@ -595,16 +597,11 @@ class ISABlock(nn.Module):
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=None)
-        self.init_weights()
+        self.zero_init_residual()
 
-    def init_weights(self) -> None:
-        """Zero the output projection (its norm if any, like ``NonLocal2d``):
-        the block is the identity and gradients still reach ``W_out``."""
-        if self.conv_out.with_norm:
-            constant_init(self.conv_out.norm, 0)
-        else:
-            constant_init(self.conv_out.conv, 0)
+    def out_layer(self) -> ConvModule:
+        return self.conv_out
 
-    def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, self.in_channels, type(self).__name__)
-        return x + self.conv_out(self.attention(x))
+    def residual(self, x: Tensor) -> Tensor:
+        """``W_out(ISA(x))``; the block's ``forward`` adds ``x``."""
+        return self.conv_out(self.attention(x))

@@ -43,10 +43,10 @@ from typing import Dict, Optional, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_activation_layer
-from mmengine.model import BaseModule, constant_init
 
 from mmctx.registry import PLUGIN_MODELS
 from ._checks import check_choice, check_positive_int
+from ._residual import ResidualContextBlock
 
 SQUEEZE_MODES = ('gap', 'ghp')
 REASONING_MODES = ('gcn', 'attention', 'fc', 'none')
@@ -203,7 +203,7 @@ class FullyConnectedReasoning(nn.Module):
 
 
 @PLUGIN_MODELS.register_module()
-class SRBlock(BaseModule):
+class SRBlock(ResidualContextBlock):
     """Squeeze Reasoning block (SRNet, paper Sec. III-B, Eq. 4-7).
 
     ``Y = X + W_R(X~ o reason(squeeze(X~)))`` with ``X~`` the 1x1-reduced
@@ -278,7 +278,6 @@ class SRBlock(BaseModule):
                  norm_cfg: Optional[Dict] = None,
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
                  init_cfg: Optional[Union[Dict, list]] = None):
-        super().__init__(init_cfg=init_cfg)
         self.channels = reduced_channels(in_channels, ratio)
         check_num_nodes(num_nodes, self.channels)
         check_choice(squeeze, 'squeeze', SQUEEZE_MODES)
@@ -286,9 +285,7 @@ class SRBlock(BaseModule):
         check_choice(node_order, 'node_order', NODE_ORDERS)
         check_choice(ghp_scale, 'ghp_scale', GHP_SCALES)
         check_choice(ghp_projections, 'ghp_projections', GHP_PROJECTIONS)
-        if not isinstance(zero_init, bool):
-            raise TypeError(f'zero_init must be a bool, but got {zero_init!r}')
-        self.in_channels = in_channels
+        super().__init__(in_channels, zero_init, init_cfg)
         self.ratio = ratio
         self.num_nodes = num_nodes
         self.node_channels = self.channels // num_nodes
@@ -296,7 +293,6 @@ class SRBlock(BaseModule):
         self.reasoning_mode = reasoning
         self.node_order = node_order
         self.ghp_scale = ghp_scale
-        self.zero_init = zero_init
 
         self.reduce = self._projection(conv_cfg)
         if squeeze == 'ghp':
@@ -310,7 +306,7 @@ class SRBlock(BaseModule):
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=None)
-        self._init_residual_branch()
+        self.zero_init_residual()
 
     def _projection(self, conv_cfg: Optional[Dict]) -> ConvModule:
         return ConvModule(
@@ -330,20 +326,8 @@ class SRBlock(BaseModule):
             return FullyConnectedReasoning(self.channels, act_cfg)
         return nn.Identity()
 
-    def _init_residual_branch(self) -> None:
-        if not self.zero_init:
-            return
-        if self.out_proj.with_norm:
-            constant_init(self.out_proj.norm, 0)
-        else:
-            constant_init(self.out_proj.conv, 0)
-
-    def init_weights(self) -> None:
-        """Apply ``init_cfg`` and the sub-modules' inits, then zero-init the
-        residual branch (``zero_init``): a backbone calls this after its own
-        ``init_cfg`` has reached every Conv2d, this block's included."""
-        super().init_weights()
-        self._init_residual_branch()
+    def out_layer(self) -> ConvModule:
+        return self.out_proj
 
     def squeeze_nodes(self, x: torch.Tensor,
                       reduced: torch.Tensor) -> torch.Tensor:
@@ -361,19 +345,13 @@ class SRBlock(BaseModule):
         nodes = vector_to_nodes(vector, self.num_nodes, self.node_order)
         return nodes_to_vector(self.reasoning(nodes))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> (N, C, H, W), paper Eq. 7."""
-        self._check_input(x)
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """The branch of paper Eq. 7: (N, C, H, W) -> (N, C, H, W); the
+        block's ``forward`` adds ``x``."""
         reduced = self.reduce(x)
         reasoned = self.reason(self.squeeze_nodes(x, reduced))
         rescaled = reduced * reasoned.to(reduced.dtype)[:, :, None, None]
-        return x + self.out_proj(rescaled)
-
-    def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 4 or x.size(1) != self.in_channels:
-            raise ValueError(
-                f'{self.__class__.__name__} expects x of shape (N, '
-                f'{self.in_channels}, H, W), but got {tuple(x.shape)}')
+        return self.out_proj(rescaled)
 
     def extra_repr(self) -> str:
         return (f'in_channels={self.in_channels}, ratio={self.ratio}, '
@@ -400,7 +378,8 @@ def reduced_channels(in_channels: int,
     return int(channels)
 
 
-def check_num_nodes(num_nodes: int, channels: int,
+def check_num_nodes(num_nodes: int,
+                    channels: int,
                     in_name: str = 'in_channels') -> None:
     """``num_nodes`` must divide the reduced ``channels``."""
     check_positive_int(num_nodes, 'num_nodes')

@@ -1,8 +1,6 @@
-"""What the cost tools share: FLOP counting that also sees the fused
-attention path, and the name of the CPU they ran on."""
+"""Counting: multiply-adds by mmengine's jit counter, with the fused
+attention path counted too, and parameters."""
 import math
-import platform
-import subprocess
 
 import torch
 from mmengine.analysis import FlopAnalyzer
@@ -26,8 +24,7 @@ def flop_analyzer(module: torch.nn.Module,
     handle for ``scaled_dot_product_attention``: mmengine has none and would
     count the fused attention path as free."""
     analyzer = FlopAnalyzer(module, inputs)
-    analyzer.set_op_handle('aten::scaled_dot_product_attention',
-                           sdpa_flop_jit)
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     return analyzer
@@ -40,15 +37,6 @@ def count_flops(module: torch.nn.Module, *inputs: torch.Tensor) -> int:
         return int(flop_analyzer(module, *inputs).total())
 
 
-def cpu_model() -> str:
-    """The CPU's model name as ``lscpu`` reports it, else what
-    :mod:`platform` knows."""
-    try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True,
-                             check=False).stdout
-    except OSError:
-        out = ''
-    for line in out.splitlines():
-        if line.startswith('Model name:'):
-            return line.split(':', 1)[1].strip()
-    return platform.processor() or platform.machine() or 'unknown CPU'
+def count_params(module: torch.nn.Module) -> int:
+    """Number of parameter elements of ``module``."""
+    return sum(p.numel() for p in module.parameters())

@@ -1,7 +1,6 @@
-"""tools/benchmark.py: one preset end to end on a tiny input, the JSON
-schema, ratios taken from the same run, and the measurements by value."""
-import contextlib
-import io
+"""The benchmark (mmctx.analysis, tools/benchmark.py): one preset end to end
+on a tiny input, the JSON schema, ratios taken from the same run, and the
+measurements by value."""
 import json
 
 import pytest
@@ -9,36 +8,51 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmctx.analysis import (PRESETS, count_flops, format_report, make_step,
+                            report_dict, run, select_rows)
+from mmctx.analysis.measure import _cpu_peak_bytes
+
 REQUIRED_ROWS = ('NL', 'ISA', 'ISA-fused', 'SR-GAP', 'SR-GHP')
 ROW_TYPES = dict(
-    method=str, mode=str, dtype=str, params=int, flops=int, peak_mem_mb=float,
+    method=str,
+    mode=str,
+    dtype=str,
+    params=int,
+    flops=int,
+    peak_mem_mb=float,
     latency_ms=float)
 C, H, W = 32, 16, 16
 
 
-@pytest.fixture(scope='module')
-def benchmark(load_tool):
-    return load_tool('benchmark')
+def benchmark_json(run_tool, capsys, path, *argv):
+    """``tools/benchmark.py argv --json path``: the document and stdout."""
+    assert run_tool('benchmark', *argv, '--threads', '1', '--json', path,
+                    '--no-progress') == 0
+    with open(path) as f:
+        return json.load(f), capsys.readouterr().out
 
 
 @pytest.fixture(scope='module')
-def quick_run(benchmark, tmp_path_factory):
+def quick_run():
     """``isa-fig1 --quick`` at 32x16x16 with every row of the preset (the
-    peers' rows too: each mmcv/mmseg module builds and runs)."""
-    path = tmp_path_factory.mktemp('bench') / 'isa-fig1.json'
-    threads = torch.get_num_threads()  # main() sets it for the process
+    peers' rows too: each mmcv/mmseg module builds and runs), through the
+    package: the ``--json`` document and the printed report."""
+    preset = PRESETS['isa-fig1']
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        with contextlib.redirect_stdout(io.StringIO()) as out:
-            benchmark.main([
-                'isa-fig1', '--quick', '--input', str(C), str(H), str(W),
-                '--threads', '1', '--json', str(path), '--no-progress',
-                '--methods', *benchmark.PRESETS['isa-fig1'].methods
-            ])
+        results, roofline = run(
+            preset,
+            list(preset.methods), [(C, H, W)],
+            torch.device('cpu'),
+            warmup=0,
+            repeats=1,
+            quick_roofline=True,
+            progress=False)
     finally:
         torch.set_num_threads(threads)
-    with open(path) as f:
-        doc = json.load(f)
-    return doc, out.getvalue()
+    doc = json.loads(json.dumps(report_dict('isa-fig1', results, 'cpu')))
+    return doc, format_report(results, preset, roofline, ['fp32'], 'cpu', 1)
 
 
 def _table_rows(stdout):
@@ -53,7 +67,7 @@ def _table_rows(stdout):
     return rows
 
 
-def test_json_schema(quick_run, benchmark):
+def test_json_schema(quick_run):
     doc, _ = quick_run
     assert set(doc) == {'preset', 'input', 'device', 'rows'}
     assert doc['preset'] == 'isa-fig1'
@@ -68,7 +82,7 @@ def test_json_schema(quick_run, benchmark):
     methods = [row['method'] for row in doc['rows']]
     assert set(REQUIRED_ROWS) <= set(methods)
     # every row of the preset ran: nothing skipped at this size
-    assert methods == list(benchmark.PRESETS['isa-fig1'].methods)
+    assert methods == list(PRESETS['isa-fig1'].methods)
 
 
 def test_ratios_come_from_the_same_run(quick_run):
@@ -78,8 +92,7 @@ def test_ratios_come_from_the_same_run(quick_run):
     assert set(table) == {row['method'] for row in doc['rows']}
     for row in doc['rows']:
         cells = table[row['method']]
-        for column, key in (('MAC / NL', 'flops'),
-                            ('mem / NL', 'peak_mem_mb'),
+        for column, key in (('MAC / NL', 'flops'), ('mem / NL', 'peak_mem_mb'),
                             ('latency / NL', 'latency_ms')):
             assert float(cells[column]) == pytest.approx(
                 row[key] / nl[key], abs=6e-4), (row['method'], column)
@@ -109,7 +122,7 @@ def test_fused_isa_counts_like_explicit(quick_run):
     assert rows['ISA-attn']['flops'] == rows['mmseg-ISA-attn']['flops']
 
 
-def test_sdpa_counted_as_two_matmuls(benchmark):
+def test_sdpa_counted_as_two_matmuls():
 
     class Explicit(nn.Module):
 
@@ -124,12 +137,12 @@ def test_sdpa_counted_as_two_matmuls(benchmark):
 
     x = torch.randn(2, 4, 10, 6)
     expected = 2 * 4 * 10 * 10 * (6 + 6)
-    assert benchmark.count_flops(Fused(), x) == expected
-    explicit = benchmark.count_flops(Explicit(), torch.randn(2, 4, 10, 3))
+    assert count_flops(Fused(), x) == expected
+    explicit = count_flops(Explicit(), torch.randn(2, 4, 10, 3))
     assert explicit == 2 * 4 * 10 * 10 * (3 + 3)
 
 
-def test_cpu_peak_memory_follows_the_allocation_trace(benchmark):
+def test_cpu_peak_memory_follows_the_allocation_trace():
     mib = 1 << 18  # float32 elements in 1 MiB
 
     def two_then_one():
@@ -138,42 +151,41 @@ def test_cpu_peak_memory_follows_the_allocation_trace(benchmark):
         del a
         return b + 1  # 8 MiB again: b and the result
 
-    peak = benchmark._cpu_peak_bytes(two_then_one)
+    peak = _cpu_peak_bytes(two_then_one)
     # plus at most a few bytes for the wrapped scalar 1
     assert peak == pytest.approx(8 * 2**20, abs=1024)
 
 
-def test_bad_arguments_are_named(benchmark, capsys):
-    with pytest.raises(SystemExit):
-        benchmark.main(['isa-fig1', '--methods', 'NotAModule'])
+def test_bad_arguments_are_named(run_tool, capsys):
+    assert run_tool('benchmark', 'isa-fig1', '--methods', 'NotAModule') == 2
     assert 'NotAModule' in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        benchmark.main(['isa-fig1', '--plot', 'x.png'])
+    assert run_tool('benchmark', 'isa-fig1', '--plot', 'x.png') == 2
     assert '--plot' in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown \\['NotAModule'\\]"):
+        select_rows(PRESETS['isa-fig1'], methods=['NotAModule'])
 
 
 @pytest.mark.parametrize('argv, message', [
-    (['--threads', '0'], "--threads: must be a positive int, got 0"),
-    (['--threads', '-1'], "--threads: must be a positive int, got -1"),
-    (['--repeats', '-2'], "--repeats: must be a positive int, got -2"),
-    (['--warmup', '-1'], "--warmup: must be >= 0, got -1"),
-    (['--input', '0', '16', '16'], "--input: must be a positive int, got 0"),
-    (['--json', '/nonexistent/r.json'], "--json: cannot write "
+    (['--threads', '0'], '--threads: must be a positive int, got 0'),
+    (['--threads', '-1'], '--threads: must be a positive int, got -1'),
+    (['--repeats', '-2'], '--repeats: must be a positive int, got -2'),
+    (['--warmup', '-1'], '--warmup: must be >= 0, got -1'),
+    (['--input', '0', '16', '16'], '--input: must be a positive int, got 0'),
+    (['--json', '/nonexistent/r.json'], '--json: cannot write '
      "'/nonexistent/r.json': no folder '/nonexistent'"),
 ])
-def test_bad_numbers_and_paths_are_refused_before_the_run(benchmark, capsys,
-                                                          argv, message):
+def test_bad_numbers_and_paths_are_refused_before_the_run(
+        run_tool, capsys, argv, message):
     """--threads 0 used to be ignored; the others gave tracebacks, the
     unwritable --json one after the whole run."""
-    with pytest.raises(SystemExit):
-        benchmark.parse_args(['isa-fig1', *argv])
+    assert run_tool('benchmark', 'isa-fig1', *argv) == 2
     assert message in capsys.readouterr().err
 
 
 def test_cpu_model_reads_lscpu_and_falls_back(monkeypatch):
     import subprocess
 
-    from mmctx import analysis
+    import mmctx.analysis.measure as analysis
 
     def lscpu(*args, **kwargs):
         return subprocess.CompletedProcess(
@@ -191,25 +203,16 @@ def test_cpu_model_reads_lscpu_and_falls_back(monkeypatch):
     assert analysis.cpu_model() == 'riscv64'
 
 
-def test_sr_table5_whole_models(benchmark, tmp_path):
+def test_sr_table5_whole_models(run_tool, capsys, tmp_path):
     """The Table V preset builds the three models from their configs and
     takes the FPS ratios against DF-Seg-v2 from the same run."""
-    path = tmp_path / 'table5.json'
-    threads = torch.get_num_threads()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) as out:
-            benchmark.main(['sr-table5', '--quick', '--input', '3', '64',
-                            '128', '--threads', '1', '--json', str(path),
-                            '--no-progress'])
-    finally:
-        torch.set_num_threads(threads)
-    with open(path) as f:
-        doc = json.load(f)
+    doc, out = benchmark_json(run_tool, capsys, tmp_path / 'table5.json',
+                              'sr-table5', '--quick', '--input', 3, 64, 128)
     rows = {r['method']: r for r in doc['rows']}
     assert list(rows) == ['DF-Seg-v1', 'DF-Seg-v2', 'SRNet-DFv2']
     assert [round(rows[n]['params'] / 1e6, 2) for n in rows] == \
         [9.37, 18.83, 18.87]
-    table = _table_rows(out.getvalue())
+    table = _table_rows(out)
     ref = rows['DF-Seg-v2']['latency_ms']
     for name, row in rows.items():
         assert float(table[name]['FPS / DF-Seg-v2']) == pytest.approx(
@@ -220,29 +223,21 @@ def test_sr_table5_whole_models(benchmark, tmp_path):
     assert table['DF-Seg-v1']['paper FPS'] == '80'
 
 
-def test_train_mode_in_two_dtypes(benchmark, tmp_path):
+def test_train_mode_in_two_dtypes(run_tool, capsys, tmp_path):
     """``--mode train --dtype fp32 bf16``: every row in both dtypes, ratios
     against NL of the same dtype, and a training step costs more memory
     than an inference forward (autograd keeps the activations)."""
     rows = {}
-    threads = torch.get_num_threads()
-    try:
-        for mode in ('inference', 'train'):
-            path = tmp_path / f'{mode}.json'
-            with contextlib.redirect_stdout(io.StringIO()) as out:
-                benchmark.main(['isa-fig1', '--quick', '--input', str(C),
-                                str(H), str(W), '--threads', '1', '--mode',
-                                mode, '--dtype', 'fp32', 'bf16', '--json',
-                                str(path), '--no-progress', '--methods',
-                                'ISA'])
-            with open(path) as f:
-                for row in json.load(f)['rows']:
-                    rows[row['method'], mode, row['dtype']] = row
-            if mode == 'train':
-                printed = out.getvalue()
-    finally:
-        torch.set_num_threads(threads)
-    assert set(rows) == {(m, mode, d) for m in ('NL', 'ISA')
+    for mode in ('inference', 'train'):
+        doc, printed = benchmark_json(run_tool, capsys,
+                                      tmp_path / f'{mode}.json', 'isa-fig1',
+                                      '--quick', '--input', C, H, W, '--mode',
+                                      mode, '--dtype', 'fp32', 'bf16',
+                                      '--methods', 'ISA')
+        for row in doc['rows']:
+            rows[row['method'], mode, row['dtype']] = row
+    assert set(rows) == {(m, mode, d)
+                         for m in ('NL', 'ISA')
                          for mode in ('inference', 'train')
                          for d in ('fp32', 'bf16')}
     for method in ('NL', 'ISA'):
@@ -250,25 +245,28 @@ def test_train_mode_in_two_dtypes(benchmark, tmp_path):
             assert rows[method, 'train', dtype]['peak_mem_mb'] > \
                 rows[method, 'inference', dtype]['peak_mem_mb']
     assert 'train, bf16' in printed and 'dtypes against fp32' in printed
-    train = {(m, d): rows[m, 'train', d] for m in ('NL', 'ISA')
-             for d in ('fp32', 'bf16')}
+    train = {(m, d): rows[m, 'train', d]
+             for m in ('NL', 'ISA') for d in ('fp32', 'bf16')}
     tables = printed.split('## ')
-    bf16_table = _table_rows(next(t for t in tables
-                                  if t.startswith(f'input 1x{C}x{H}x{W}, '
-                                                  'train, bf16')))
+    bf16_table = _table_rows(
+        next(
+            t for t in tables if t.startswith(f'input 1x{C}x{H}x{W}, '
+                                              'train, bf16')))
     assert float(bf16_table['ISA']['mem / NL']) == pytest.approx(
-        train['ISA', 'bf16']['peak_mem_mb'] / train['NL', 'bf16']['peak_mem_mb'],
+        train['ISA', 'bf16']['peak_mem_mb'] /
+        train['NL', 'bf16']['peak_mem_mb'],
         abs=0.001)
     ratios = _table_rows(next(t for t in tables if 'dtypes against' in t))
     assert float(ratios['ISA']['latency bf16 / fp32']) == pytest.approx(
-        train['ISA', 'bf16']['latency_ms'] / train['ISA', 'fp32']['latency_ms'],
+        train['ISA', 'bf16']['latency_ms'] /
+        train['ISA', 'fp32']['latency_ms'],
         abs=0.006)
 
 
-def test_train_step_reaches_parameters_and_input(benchmark):
+def test_train_step_reaches_parameters_and_input():
     block = nn.Conv2d(4, 4, 3, padding=1)
     x = torch.randn(1, 4, 6, 6)
-    step = benchmark.make_step(block, x, 'train', 'bf16')
+    step = make_step(block, x, 'train', 'bf16')
     step()
     assert block.training and block.weight.grad is not None
     assert torch.isfinite(block.weight.grad).all()

@@ -1,0 +1,50 @@
+"""The pattern SRBlock and ISABlock share (ResidualContextBlock): identity
+at construction and after init_weights(), zero_init=False keeps the branch,
+one input check."""
+import pytest
+import torch
+
+from mmctx import ISABlock, SRBlock
+from mmctx.deployment import randomise_
+
+BLOCKS = {
+    'SRBlock': lambda **kw: SRBlock(16, num_nodes=4, **kw),
+    'ISABlock': lambda **kw: ISABlock(16, down_factor=2, **kw),
+}
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('name', BLOCKS)
+@pytest.mark.parametrize('norm_cfg', [None, dict(type='GN', num_groups=2)])
+def test_identity_at_init_and_after_init_weights(name, norm_cfg):
+    x = torch.randn(2, 16, 6, 6)
+    block = BLOCKS[name](norm_cfg=norm_cfg).eval()
+    torch.testing.assert_close(block(x), x, rtol=0, atol=0)
+    randomise_(block)  # as if trained: init_weights must act again
+    assert not torch.allclose(block(x), x)
+    block.init_weights()
+    torch.testing.assert_close(block.eval()(x), x, rtol=0, atol=0)
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('name', BLOCKS)
+def test_zero_init_false_keeps_the_branch(name):
+    torch.manual_seed(0)
+    x = torch.randn(2, 16, 6, 6)
+    block = BLOCKS[name](zero_init=False).eval()
+    with torch.no_grad():
+        assert (block(x) - x).abs().max() > 1e-3
+        torch.testing.assert_close(block(x), x + block.residual(x))
+    with pytest.raises(TypeError, match="zero_init must be True or False, "
+                       "but got 'no'"):
+        BLOCKS[name](zero_init='no')
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('name', BLOCKS)
+def test_wrong_input_is_named(name):
+    with pytest.raises(
+            ValueError,
+            match=rf'{name} expects input of shape \(N, in_channels=16, H, '
+            r'W\), got \(2, 8, 6, 6\)'):
+        BLOCKS[name]()(torch.zeros(2, 8, 6, 6))
