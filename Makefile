@@ -1,7 +1,7 @@
 # The two commands of the README. Each sets up .venv/ first (tools/bootstrap.sh:
 # created when missing, reused when current).
 PY := .venv/bin/python
-# What the other stacks run (docs/en/compatibility.md): the smoke tests and the `stack`
+# What the other stacks run (docs/en/advanced_guides/compatibility.md): the smoke tests and the `stack`
 # tests (pip install changes nothing, mim train/test, resume, export).
 STACK_TESTS := -m "smoke or stack"
 

@@ -23,12 +23,9 @@ from _mmctx_scope import shipped_config_path
 from .analysis import count_flops, count_params, cpu_model, median_ms
 
 METHODS = {
-    'fcn':
-    ('FCN', 'demo/fcn_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
-    'sr':
-    ('SR', 'demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
-    'isa':
-    ('ISA', 'demo/isanet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
+    'fcn': ('FCN', 'demo/fcn_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
+    'sr': ('SR', 'demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
+    'isa': ('ISA', 'demo/isanet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
 }
 QUICK = dict(iters=40, test_images=16)
 HEAD_COST_REPEATS = 50

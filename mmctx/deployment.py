@@ -85,7 +85,7 @@ def check_segmentor_config(cfg, path: str) -> None:
             f'{path} builds {model.get("type")!r} (default_scope '
             f'{cfg.get("default_scope")!r}), not an mmseg segmentor with a '
             'decode_head: this tool takes segmentation configs. For the '
-            'detection plugins see docs/en/deployment.md.')
+            'detection plugins see docs/en/user_guides/deployment.md.')
 
 
 class SegmentorLogits(nn.Module):

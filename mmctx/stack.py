@@ -58,8 +58,8 @@ def check_version(name: str, version: str) -> None:
     raise UnsupportedStackError(
         f'mmctx supports {name}{supported_range(name)}, but {name}=={version} '
         f'is installed (distribution {" or ".join(DISTRIBUTIONS[name])}). '
-        'Install a supported version: docs/en/compatibility.md lists the '
-        'tested stacks.')
+        'Install a supported version: '
+        'docs/en/advanced_guides/compatibility.md lists the tested stacks.')
 
 
 def check_stack() -> Dict[str, str]:

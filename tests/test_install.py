@@ -1,8 +1,8 @@
 """Installing mmctx into a stack a user already has changes none of it, and
 ``import mmctx`` checks that stack (mmctx/stack.py).
 
-Run on every stack of docs/en/compatibility.md (``make test`` runs the
-``stack`` tests on the legacy one too).
+Run on every stack of docs/en/advanced_guides/compatibility.md (``make test``
+runs the ``stack`` tests on the legacy one too).
 """
 import json
 import os

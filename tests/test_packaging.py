@@ -24,6 +24,10 @@ pytestmark = pytest.mark.e2e
 
 TESTED = '<!-- tested: tests/test_packaging.py runs this block -->'
 
+INFERENCE_DOC = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'docs', 'en',
+    'user_guides', 'inference.md')
+
 
 def marked_blocks(path):
     """The code blocks of a Markdown file that follow the ``TESTED`` mark."""
@@ -186,20 +190,20 @@ def test_mmseg_inferencer_block(quick_start, user_env, project):
 
 
 def test_det_inferencer_blocks(repo_root, user_env, project):
-    """docs/en/inference.md: DetInferencer on a Panoptic FPN config of ours,
+    """The inference guide: DetInferencer on a Panoptic FPN config of ours,
     without weights (the palette trap handled as the page says)."""
-    blocks = marked_blocks(osp.join(repo_root, 'docs', 'en', 'inference.md'))
+    blocks = marked_blocks(INFERENCE_DOC)
     det = [code for lang, code in blocks if 'DetInferencer' in code]
-    assert det, 'no tested DetInferencer block in docs/en/inference.md'
+    assert det, f'no tested DetInferencer block in {INFERENCE_DOC}'
     for code in det:
         run(['python', '-c', code], cwd=project, env=user_env)
     assert os.listdir(project / 'outputs_det' / 'vis')
 
 
 def test_show_dir_block(quick_start, repo_root, user_env, project, seg_sample):
-    """docs/en/inference.md: every test image drawn, without a training
+    """The inference guide: every test image drawn, without a training
     set (the sample's overrides point no split at ``train``)."""
-    blocks = marked_blocks(osp.join(repo_root, 'docs', 'en', 'inference.md'))
+    blocks = marked_blocks(INFERENCE_DOC)
     (code, ) = [code for lang, code in blocks if lang == 'bash']
     run(['bash', '-euc',
          on_the_sample(code, seg_sample, project)],

@@ -16,7 +16,8 @@ same run, and the papers' figures beside ours::
 
 The presets are :mod:`mmctx.analysis.benchmark`'s, the modules
 :mod:`mmctx.analysis.peers`', how each figure is taken
-:mod:`mmctx.analysis.measure`'s; docs/en/benchmark.md has the results.
+:mod:`mmctx.analysis.measure`'s; docs/en/advanced_guides/benchmark.md has
+the results.
 Output: markdown tables on stdout (progress on stderr), ``--json PATH``
 (schema: :func:`mmctx.analysis.report_dict`), ``--plot PATH.png`` for
 ``scaling``.

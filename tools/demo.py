@@ -17,8 +17,8 @@ MACs and CPU latency of the head). Written to ``--work-dir``:
 The dataset is generated on first use under ``--data-root`` (about 2 s).
 Numbers are whatever the run measures. Usage::
 
-    python tools/demo.py            # about 8 minutes on 2 CPU cores
-    python tools/demo.py --quick    # a smoke run, under 2 minutes
+    python tools/demo.py            # docs/en/get_started.md has a timed run
+    python tools/demo.py --quick    # a smoke run
 """
 import argparse
 import os

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build (once) and print the interpreter of one of the other stacks mmctx is tested on
-# (docs/en/compatibility.md):
+# (docs/en/advanced_guides/compatibility.md):
 #   legacy  Python 3.11, torch 2.1.2 + mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0,
 #           mmsegmentation 1.2.2, numpy < 2: the prebuilt combination most users run
 #   newest  Python 3.11, the newest torch pip installs, mmcv 2.1.0, same OpenMMLab versions

@@ -1,5 +1,6 @@
 # mmdeploy 1.3.1 deploy config: mmseg segmentors (mmctx heads included) to
-# ONNX Runtime with free batch, height and width (docs/en/deployment.md).
+# ONNX Runtime with free batch, height and width
+# (docs/en/user_guides/deployment.md).
 # mmdeploy's stock configs are not in its wheel, so this one is complete.
 onnx_config = dict(
     type='onnx',

@@ -1,6 +1,7 @@
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
-# exact resume and a 10-minute distributed timeout (docs/en/reliability.md)
+# exact resume and a 10-minute distributed timeout
+# (docs/en/advanced_guides/reliability.md)
 custom_hooks = [dict(type='RandomStateHook')]
 randomness = dict(seed=0)
 env_cfg = dict(dist_cfg=dict(timeout=600))

@@ -33,6 +33,7 @@ from .papers import (SR_TABLE4_WHOLE_HEADS, SR_TABLE5, TABLE5_CONFIGS,
                      TABLE5_REFERENCE)
 from .peers import HEAD_CHANNELS, METHODS, Method, Stem
 
+
 class Preset(NamedTuple):
     """``form``: 'block' (each method's block at C x H x W), 'head-isa'
     (a 3x3 conv to 512 then the block, or a whole head), 'head-sr'
@@ -116,7 +117,6 @@ def whole_model(name: str) -> nn.Module:
     """A Table V model from its config, random weights, preprocessed batch
     to logits at the input size."""
     from _mmctx_scope import shipped_config_path
-
     from ..deployment import SegmentorLogits, build_segmentor
     config = shipped_config_path(TABLE5_CONFIGS[name])
     with warnings.catch_warnings():
@@ -167,18 +167,22 @@ class Progress:
             self.bar.close()
 
 
-def run_size(
-    preset: Preset,
-    names: Sequence[str],
-    shape: Sequence[int],
-    device: torch.device,
-    warmup: int,
-    repeats: int,
-    progress: Progress,
-    mode: str = 'inference',
-    dtypes: Sequence[str] = ('fp32', )) -> Dict:
+def run_size(preset: Preset,
+             names: Sequence[str],
+             shape: Sequence[int],
+             device: torch.device,
+             warmup: int,
+             repeats: int,
+             progress: Progress,
+             mode: str = 'inference',
+             dtypes: Sequence[str] = ('fp32', )):
     """Every method of ``names`` at one input shape, in this process, once
-    per dtype."""
+    per dtype.
+
+    Returns:
+        dict: ``input``, ``mode``, ``rows`` (:func:`measure_module`'s) and
+        ``skipped`` (``method`` and ``reason``).
+    """
     torch.manual_seed(0)
     x = torch.randn(1, *shape, device=device)
     rows, skipped = [], []
@@ -199,7 +203,7 @@ def run_size(
         for dtype in dtypes:
             rows.append(
                 measure_module(module, x, name, warmup, repeats, mode, dtype,
-                        progress.step))
+                               progress.step))
         del module
         gc.collect()
     return dict(input=list(shape), mode=mode, rows=rows, skipped=skipped)
@@ -231,10 +235,10 @@ def select_rows(preset: Preset,
     return [n for n in preset.methods if n in keep]
 
 
-def input_shapes(preset: Preset,
-                 quick: bool = False,
-                 shape: Optional[Sequence[int]] = None
-                 ) -> List[Tuple[int, int, int]]:
+def input_shapes(
+        preset: Preset,
+        quick: bool = False,
+        shape: Optional[Sequence[int]] = None) -> List[Tuple[int, int, int]]:
     """The (C, H, W) inputs a run measures: the preset's, or ``shape``;
     for ``scaling`` each size up to ``shape``'s H."""
     if not preset.sizes:

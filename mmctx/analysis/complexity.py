@@ -24,7 +24,6 @@ def load_segmentor_config(path: str,
         ValueError: the config builds no mmseg segmentor (a detector, say).
     """
     from _mmctx_scope import PREFIX, shipped_config_path
-
     from ..deployment import check_segmentor_config
     if path.startswith(PREFIX):
         path = shipped_config_path(path[len(PREFIX):])

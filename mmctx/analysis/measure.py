@@ -181,13 +181,13 @@ def time_matmul(device: torch.device, n: int, repeats: int) -> Roofline:
 
 
 def measure_module(module: nn.Module,
-            x: torch.Tensor,
-            name: str,
-            warmup: int = 1,
-            repeats: int = 5,
-            mode: str = 'inference',
-            dtype: str = 'fp32',
-            on_step: Optional[Callable[[str], None]] = None) -> Dict:
+                   x: torch.Tensor,
+                   name: str,
+                   warmup: int = 1,
+                   repeats: int = 5,
+                   mode: str = 'inference',
+                   dtype: str = 'fp32',
+                   on_step: Optional[Callable[[str], None]] = None) -> Dict:
     """One benchmark row of ``module`` at input ``x``.
 
     Args:

@@ -70,9 +70,9 @@ def plugin_names(cfg: Config) -> str:
 
 
 def plugin_cost(config: str,
-            shape: Tuple[int, int],
-            cache: Dict,
-            cfg_options: Optional[Dict] = None) -> Dict:
+                shape: Tuple[int, int],
+                cache: Dict,
+                cfg_options: Optional[Dict] = None) -> Dict:
     """What one config's plugins add.
 
     Args:

@@ -164,7 +164,9 @@ def report_dict(preset_name: str, results: List[Dict], device: str) -> Dict:
     """
     last = results[-1]
     doc = dict(
-        preset=preset_name, input=last['input'], device=device,
+        preset=preset_name,
+        input=last['input'],
+        device=device,
         rows=last['rows'])
     if len(results) > 1 or preset_name == 'scaling':
         doc['sizes'] = [
@@ -220,8 +222,9 @@ def format_report(results: List[Dict], preset: Preset, roofline: Roofline,
         size = 'x'.join(map(str, res['input']))
         for dtype in dtypes:
             rows = [r for r in res['rows'] if r['dtype'] == dtype]
-            parts.append(f'## input 1x{size}, {mode}, {dtype}\n\n' +
-                         markdown_table(dict(res, rows=rows), preset, roofline))
+            parts.append(
+                f'## input 1x{size}, {mode}, {dtype}\n\n' +
+                markdown_table(dict(res, rows=rows), preset, roofline))
         if len(dtypes) > 1:
             parts.append(f'## input 1x{size}, {mode}: dtypes against fp32'
                          '\n\n' + dtype_table(res, dtypes))

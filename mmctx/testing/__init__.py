@@ -5,7 +5,6 @@ from .coco_sample import (MetricHistoryHook, format_cfg_options,
                           sample_cfg_options, write_thing_annotations)
 
 __all__ = [
-    'MetricHistoryHook', 'format_cfg_options', 'format_history',
-    'is_panoptic', 'overfit_cfg', 'sample_cfg_options',
-    'write_thing_annotations'
+    'MetricHistoryHook', 'format_cfg_options', 'format_history', 'is_panoptic',
+    'overfit_cfg', 'sample_cfg_options', 'write_thing_annotations'
 ]

@@ -35,8 +35,9 @@ def test_zero_init_false_keeps_the_branch(name):
     with torch.no_grad():
         assert (block(x) - x).abs().max() > 1e-3
         torch.testing.assert_close(block(x), x + block.residual(x))
-    with pytest.raises(TypeError, match="zero_init must be True or False, "
-                       "but got 'no'"):
+    with pytest.raises(
+            TypeError, match='zero_init must be True or False, '
+            "but got 'no'"):
         BLOCKS[name](zero_init='no')
 
 
@@ -48,3 +49,17 @@ def test_wrong_input_is_named(name):
             match=rf'{name} expects input of shape \(N, in_channels=16, H, '
             r'W\), got \(2, 8, 6, 6\)'):
         BLOCKS[name]()(torch.zeros(2, 8, 6, 6))
+
+
+@pytest.mark.smoke
+def test_readme_pytorch_example(repo_root):
+    """The README's plain-PyTorch block runs as written, and its comment
+    holds: both blocks start as the identity."""
+    mark = ('<!-- tested: tests/test_layers/test_residual.py runs this '
+            'block -->')
+    with open(f'{repo_root}/README.md') as f:
+        block = f.read().split(mark)[1].split('```python\n')[1].split('```')[0]
+    scope = {}
+    exec(block, scope)
+    assert scope['y'].shape == scope['x'].shape == (2, 512, 64, 64)
+    torch.testing.assert_close(scope['y'], scope['x'], rtol=0, atol=0)

@@ -1,0 +1,50 @@
+"""The docs hold together: every relative link of every markdown file of the
+repository points at a file that exists, and at a heading of it where the
+link names one."""
+import os.path as osp
+import re
+import subprocess
+
+import pytest
+
+LINK = re.compile(r'\]\(([^)\s]+)\)')
+
+
+def markdown_files(repo_root):
+    files = subprocess.run(['git', 'ls-files', '*.md'],
+                           cwd=repo_root,
+                           capture_output=True,
+                           text=True,
+                           check=True).stdout.split()
+    return [osp.join(repo_root, f) for f in files]
+
+
+def anchors(path):
+    """GitHub's anchors of the headings of ``path``."""
+    with open(path) as f:
+        headings = [line.lstrip('#').strip() for line in f
+                    if line.startswith('#')]
+    return {
+        re.sub(r'[^\w\- ]', '', h.lower()).replace(' ', '-')
+        for h in headings
+    }
+
+
+@pytest.mark.smoke
+def test_every_relative_link_resolves(repo_root):
+    broken = []
+    for path in markdown_files(repo_root):
+        with open(path) as f:
+            text = f.read()
+        for target in LINK.findall(text):
+            if '://' in target or target.startswith('mailto:'):
+                continue
+            file_part, _, anchor = target.partition('#')
+            linked = osp.normpath(osp.join(osp.dirname(path), file_part)) \
+                if file_part else path
+            if not osp.exists(linked):
+                broken.append(f'{path}: {target} (no such file)')
+            elif anchor and linked.endswith('.md') and \
+                    anchor not in anchors(linked):
+                broken.append(f'{path}: {target} (no such heading)')
+    assert not broken, '\n'.join(broken)
