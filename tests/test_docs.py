@@ -22,8 +22,9 @@ def markdown_files(repo_root):
 def anchors(path):
     """GitHub's anchors of the headings of ``path``."""
     with open(path) as f:
-        headings = [line.lstrip('#').strip() for line in f
-                    if line.startswith('#')]
+        headings = [
+            line.lstrip('#').strip() for line in f if line.startswith('#')
+        ]
     return {
         re.sub(r'[^\w\- ]', '', h.lower()).replace(' ', '-')
         for h in headings

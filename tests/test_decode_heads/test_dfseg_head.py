@@ -124,6 +124,23 @@ def test_bad_arguments_are_named(kwargs, argument):
         DFSegHead(**cfg)
 
 
+@pytest.mark.smoke
+@pytest.mark.parametrize('kwargs, error, message', [
+    (dict(context='ppm', sr_cfg=dict(num_nodes=4)), ValueError,
+     "sr_cfg is for context='sr', got context='ppm'"),
+    (dict(context='sr', num_nodes=4), TypeError,
+     r'DFSegHead takes the SR block options in sr_cfg: write '
+     r'sr_cfg=dict\(num_nodes=4\)'),
+    (dict(context='sr', sr_cfg=dict(num_nodes=5)), ValueError,
+     r'num_nodes=5 must divide .*in_channels\[2\]'),
+])
+def test_sr_options_are_named_like_srheads(kwargs, error, message):
+    cfg = dict(in_channels=[16, 24, 32], channels=20, num_classes=5)
+    cfg.update(kwargs)
+    with pytest.raises(error, match=message):
+        DFSegHead(**cfg)
+
+
 def build_model(repo_root, name):
     cfg = Config.fromfile(osp.join(repo_root, CONFIGS[name]))
     init_default_scope('mmseg')

@@ -15,14 +15,14 @@ pytestmark = pytest.mark.stack  # the heads and plugins run on every stack
 IN_CHANNELS, CHANNELS, NUM_CLASSES = 12, 16, 5
 
 
-def build_head(**kwargs):
+def build_head(sr_cfg=None, **kwargs):
     init_default_scope('mmseg')
     cfg = dict(
         type='mmctx.SRHead',
         in_channels=IN_CHANNELS,
         channels=CHANNELS,
         num_classes=NUM_CLASSES,
-        num_nodes=4,
+        sr_cfg=dict(dict(num_nodes=4), **(sr_cfg or {})),
         norm_cfg=dict(type='BN'))
     cfg.update(kwargs)
     return MODELS.build(cfg)
@@ -63,16 +63,17 @@ def test_forward_is_the_nlhead_topology_with_the_sr_block():
 
 def test_block_is_built_on_head_channels_with_every_option():
     head = build_head(
-        ratio=4,
-        num_nodes=2,
-        squeeze='gap',
-        reasoning='attention',
-        node_order='strided',
-        ghp_scale='sum',
-        ghp_projections=2,
-        zero_init=False,
-        sr_norm_cfg=dict(type='GN', num_groups=4),
-        sr_act_cfg=None)
+        sr_cfg=dict(
+            ratio=4,
+            num_nodes=2,
+            squeeze='gap',
+            reasoning='attention',
+            node_order='strided',
+            ghp_scale='sum',
+            ghp_projections=2,
+            zero_init=False,
+            norm_cfg=dict(type='GN', num_groups=4),
+            act_cfg=None))
     block = head.sr_block
     assert isinstance(block, SRBlock)
     assert (block.in_channels, block.channels) == (CHANNELS, CHANNELS // 4)
@@ -82,12 +83,13 @@ def test_block_is_built_on_head_channels_with_every_option():
                                  False)
     assert isinstance(block.out_proj.norm, torch.nn.GroupNorm)
     assert isinstance(block.reasoning.act, torch.nn.Identity)
-    ghp = build_head(ghp_projections=2).sr_block
+    ghp = build_head(sr_cfg=dict(ghp_projections=2)).sr_block
     assert len(ghp.ghp_projs) == 2
 
 
 def test_paper_defaults():
-    block = build_head(num_nodes=16, in_channels=64, channels=64).sr_block
+    block = build_head(
+        sr_cfg=dict(num_nodes=16), in_channels=64, channels=64).sr_block
     assert (block.channels, block.num_nodes, block.squeeze,
             block.reasoning_mode, block.node_order) == (32, 16, 'ghp', 'gcn',
                                                         'contiguous')
@@ -104,22 +106,25 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match='num_convs'):
         build_head(num_convs=1)
     with pytest.raises(ValueError, match='num_nodes'):
-        build_head(num_nodes=3)
+        build_head(sr_cfg=dict(num_nodes=3))
     with pytest.raises(ValueError, match='reasoning'):
-        build_head(reasoning='graph')
+        build_head(sr_cfg=dict(reasoning='graph'))
 
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(channels=0), 'channels must be a positive int, but got 0'),
-    (dict(ratio=3), 'ratio=3 must divide channels=16'),
-    (dict(ratio=2, num_nodes=3), r'num_nodes=3 .*\(channels / ratio = 8\)'),
-    (dict(ghp_projections=1.0), r'ghp_projections must be one of \(1, 2\), '
-     'but got 1.0'),
+    (dict(sr_cfg=dict(ratio=3)), 'ratio=3 must divide channels=16'),
+    (dict(sr_cfg=dict(ratio=2, num_nodes=3)),
+     r'num_nodes=3 .*\(channels / ratio = 8\)'),
+    (dict(sr_cfg=dict(ghp_projections=1.0)),
+     r'ghp_projections must be one of \(1, 2\), but got 1.0'),
     (dict(dropout_ratio='0.1'),
      'dropout_ratio must be a number in \\[0, 1\\), '
      "but got '0.1'"),
 ])
 def test_errors_name_the_head_argument(kwargs, message):
+    if 'sr_cfg' in kwargs:
+        kwargs['sr_cfg'] = dict(dict(num_nodes=4), **kwargs['sr_cfg'])
     """Checked before anything is built; named as the head's config writes
     them (the block calls ``channels`` in_channels)."""
     with pytest.raises(ValueError, match=message):
@@ -159,3 +164,28 @@ def test_loss_and_predict_with_batch_size_one():
     head.eval()
     logits = head.predict(feats, [dict(img_shape=(32, 32))], test_cfg=dict())
     assert logits.shape == (1, NUM_CLASSES, 32, 32)
+
+
+@pytest.mark.parametrize('kwargs, error, message', [
+    (dict(num_nodes=8), TypeError,
+     r'SRHead takes the SR block options in sr_cfg: write '
+     r'sr_cfg=dict\(num_nodes=8\) instead of num_nodes=...'),
+    (dict(sr_norm_cfg=None), TypeError,
+     r'write sr_cfg=dict\(norm_cfg=None\) instead of sr_norm_cfg'),
+    (dict(sr_cfg=dict(nodes=8)), TypeError,
+     r"sr_cfg: unknown SRBlock options \['nodes'\]"),
+    (dict(sr_cfg='ghp'), TypeError, 'sr_cfg must be a dict of SRBlock '
+     "options, but got 'ghp'"),
+])
+def test_sr_cfg_is_the_one_way_to_set_block_options(kwargs, error, message):
+    """The options of the former flat form are refused by name, with the
+    sr_cfg to write instead (as DFSegHead takes them)."""
+    init_default_scope('mmseg')
+    cfg = dict(
+        type='mmctx.SRHead',
+        in_channels=IN_CHANNELS,
+        channels=CHANNELS,
+        num_classes=NUM_CLASSES,
+        **kwargs)
+    with pytest.raises(error, match=message):
+        MODELS.build(cfg)

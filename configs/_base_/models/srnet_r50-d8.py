@@ -14,10 +14,7 @@ model = dict(
         channels=512,
         # paper defaults (Sec. IV-A.3, Table III best row): ratio 2, K = 16
         # nodes, global Hadamard pooling, GCN reasoning
-        ratio=2,
-        num_nodes=16,
-        squeeze='ghp',
-        reasoning='gcn',
+        sr_cfg=dict(ratio=2, num_nodes=16, squeeze='ghp', reasoning='gcn'),
         # the public code's head has no dropout before the classifier
         dropout_ratio=0.0,
         num_classes=19,

@@ -1,7 +1,7 @@
 """The DF-Seg decoder, with PPM (DF-Seg) or a Squeeze Reasoning block
 (SRNet's real-time model, SR paper Sec. IV-B, Table V) on the deepest
 level."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -13,6 +13,7 @@ from mmseg.models.utils import resize
 from mmctx.registry import MODELS
 from ..layers._checks import check_choice, check_positive_int
 from ..layers.squeeze_reasoning import SRBlock
+from ._checks import check_sr_cfg
 
 
 @MODELS.register_module()
@@ -41,9 +42,10 @@ class DFSegHead(BaseDecodeHead):
         context (str): ``'ppm'`` or ``'sr'``. Default: 'ppm'.
         pool_scales (Sequence[int]): PPM pooling sizes (``'ppm'`` only).
             Default: (1, 2, 3, 6).
-        sr_cfg (dict): Arguments of :class:`SRBlock` except ``in_channels``
-            (``'sr'`` only; the block's own defaults are the paper's).
-            Default: dict().
+        sr_cfg (dict, optional): Options of :class:`SRBlock` except
+            ``in_channels`` and ``conv_cfg``, as :class:`SRHead` takes them
+            (``'sr'`` only). Default: None, the block's defaults, which are
+            the paper's.
         fusion_channels (int): Channels of the lateral convs and fusion
             nodes. Default: 128.
         **kwargs: :class:`BaseDecodeHead` arguments. ``in_channels`` are the
@@ -56,7 +58,7 @@ class DFSegHead(BaseDecodeHead):
     def __init__(self,
                  context: str = 'ppm',
                  pool_scales: Sequence[int] = (1, 2, 3, 6),
-                 sr_cfg: Dict = dict(),
+                 sr_cfg: Optional[Dict] = None,
                  fusion_channels: int = 128,
                  **kwargs):
         in_channels = kwargs.get('in_channels')
@@ -64,6 +66,11 @@ class DFSegHead(BaseDecodeHead):
             raise ValueError('DFSegHead takes three levels (x3, x4, x5): '
                              'in_channels must have three entries, got '
                              f'{in_channels!r}')
+        sr_cfg = check_sr_cfg(sr_cfg, kwargs, 'DFSegHead', in_channels[2],
+                              'in_channels[2]')
+        if sr_cfg and context != 'sr':
+            raise ValueError(
+                f"sr_cfg is for context='sr', got context={context!r}")
         kwargs.setdefault('in_index', [0, 1, 2])
         super().__init__(input_transform='multiple_select', **kwargs)
         self.context_type = check_choice(context, 'context', ('ppm', 'sr'))
