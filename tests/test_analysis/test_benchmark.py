@@ -273,3 +273,25 @@ def test_train_step_reaches_parameters_and_input():
     first = block.weight.grad.clone()
     step()  # gradients are reset, not accumulated
     torch.testing.assert_close(block.weight.grad, first)
+
+
+def test_scaling_sizes_and_their_json():
+    """``scaling`` measures each size up to --input's, and its JSON keeps
+    every size with the largest one on top."""
+    from mmctx.analysis import input_shapes
+    preset = PRESETS['scaling']
+    assert input_shapes(
+        preset, quick=True) == [(512, 32, 32), (512, 64, 64), (512, 128, 128)]
+    assert input_shapes(
+        preset, shape=(64, 100, 100)) == [(64, 32, 32), (64, 64, 64),
+                                          (64, 96, 96)]
+    assert input_shapes(preset, shape=(8, 16, 16)) == [(8, 16, 16)]
+    assert input_shapes(PRESETS['isa-fig1'], shape=(8, 9, 10)) == [(8, 9, 10)]
+    results = [
+        dict(input=[8, s, s], rows=[dict(method='NL', size=s)], skipped=[])
+        for s in (16, 32)
+    ]
+    doc = report_dict('scaling', results, 'cpu')
+    assert doc['input'] == [8, 32, 32] and doc['rows'] == results[1]['rows']
+    assert [d['input'] for d in doc['sizes']] == [[8, 16, 16], [8, 32, 32]]
+    assert 'sizes' not in report_dict('isa-fig1', results[:1], 'cpu')
