@@ -20,16 +20,17 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # the dilated-ResNet configs; the real-time DFNet ones are tested in
 # tests/test_decode_heads/test_dfseg_head.py
 SEG_CONFIGS = sorted(
-    glob.glob(osp.join(REPO_ROOT, 'configs', 'srnet', 'srnet_r*.py')) +
-    glob.glob(osp.join(REPO_ROOT, 'configs', 'isanet', 'isanet_r*.py')))
+    glob.glob(osp.join(REPO_ROOT, 'configs', 'srnet', 'srnet*_r*.py')) +
+    glob.glob(osp.join(REPO_ROOT, 'configs', 'isanet', 'isanet*_r*.py')))
 ALIASES = {
     'sr_r50_cityscapes.py':
     'srnet/srnet_r50-d8_4xb2-50k_cityscapes-769x769.py',
     'isa_r50_cityscapes.py':
     'isanet/isanet_r50-d8_4xb2-40k_cityscapes-769x769.py',
 }
-# {algo}_{backbone}-d8_{gpus}xb{imgs}[-ohem]-{iters}_{dataset}-{h}x{w}.py
-NAME = re.compile(r'(?P<algo>srnet|isanet)_r(?P<depth>50|101)-d8_'
+# {algo}[-variant]_{backbone}-d8_{gpus}xb{imgs}[-ohem]-{iters}_{dataset}-{h}x{w}.py
+NAME = re.compile(r'(?P<algo>srnet|isanet)(?P<variant>-[a-z0-9]+)?_'
+                  r'r(?P<depth>50|101)-d8_'
                   r'(?P<gpus>\d+)xb(?P<imgs>\d+)(?P<ohem>-ohem)?-'
                   r'(?P<iters>[\d.]+)k_(?P<dataset>[a-z0-9-]+)-'
                   r'(?P<h>\d+)x(?P<w>\d+)\.py$')
@@ -166,7 +167,7 @@ BUILD = [p for p in SEG_CONFIGS if '_r50-' in osp.basename(p)] + [
 @pytest.mark.parametrize('path', BUILD, ids=config_id)
 def test_model_builds_on_cpu(path):
     model = _build(path)
-    head_type = SRHead if 'srnet_' in osp.basename(path) else ISAHead
+    head_type = SRHead if osp.basename(path).startswith('srnet') else ISAHead
     assert type(model.decode_head) is head_type
     assert not any(
         isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
@@ -188,13 +189,14 @@ def test_metafile_lists_every_config_with_paper_numbers_only(algo):
     with open(osp.join(REPO_ROOT, 'configs', algo, 'metafile.yaml')) as f:
         metafile = yaml.safe_load(f)
     seg_models = [
-        m for m in metafile['Models'] if m['Name'].startswith(algo + '_')
+        m for m in metafile['Models']
+        if m['Name'].startswith((algo + '_', algo + '-'))
     ]
     listed = {m['Config'] for m in seg_models}
     on_disk = {
         osp.relpath(p, REPO_ROOT)
         for p in glob.glob(osp.join(REPO_ROOT, 'configs', algo, '*.py'))
-        if osp.basename(p).startswith(algo + '_')
+        if osp.basename(p).startswith((algo + '_', algo + '-'))
     }
     assert listed == on_disk
     for model in seg_models:
@@ -223,3 +225,26 @@ def test_tta_is_defined(config):
     expected = ('mmctx.FlipSwapSegTTAModel'
                 if '_lip-' in config else 'SegTTAModel')
     assert cfg.tta_model.type == expected
+
+
+# SR paper Table IV counts the head as "+2 * 3x3" (11.80M) plus the block
+# ("+SR (GHP)", 0.40M); the public code's head adds a 3x3 fusion conv on the
+# concat of the head input and the block's output, (2048 + 512) x 512 x 9.
+SR_HEADS = {
+    'srnet-2conv_r50-d8_4xb2-50k_cityscapes-769x769.py':
+    11.80 + 0.40,
+    'srnet_r50-d8_4xb2-50k_cityscapes-769x769.py':
+    11.80 + 0.40 + (2048 + 512) * 512 * 9 / 1e6,
+}
+
+
+@pytest.mark.parametrize('name', SR_HEADS)
+def test_sr_head_parameters_match_table_iv(name):
+    """The decode head up to its classifier against the paper's count. The
+    tolerance, 0.1%, is the paper's rounding of two terms to 0.01M (at most
+    0.01M, 0.08% of 12.2M) plus the BN scales and shifts it may leave out
+    (2 x 512 x 2 = 2048, 0.02%)."""
+    head = _build(osp.join(REPO_ROOT, 'configs', 'srnet', name)).decode_head
+    params = sum(p.numel() for name_, p in head.named_parameters()
+                 if not name_.startswith('conv_seg.'))
+    assert params / 1e6 == pytest.approx(SR_HEADS[name], rel=1e-3)
