@@ -301,3 +301,50 @@ def test_table_iii_baseline_parameters():
     params = sum(p.numel() for name, p in model.named_parameters()
                  if not name.startswith('auxiliary_head.'))
     assert params / 1e6 == pytest.approx(23.63, rel=5e-3)
+
+
+# ISA paper Tables 8 and 9: (down_factor, order) of each row's config, at
+# the Cityscapes setting of Tables 8-10 (R-101-D8, 769x769, 40k).
+ISA_ROWS = {
+    'isanet_r101-d8_4xb2-40k_cityscapes-769x769.py': ((8, 8), 'long_short'),
+    'isanet-p4x4_r101-d8_4xb2-40k_cityscapes-769x769.py':
+    ((4, 4), 'long_short'),
+    'isanet-p4x8_r101-d8_4xb2-40k_cityscapes-769x769.py':
+    ((4, 8), 'long_short'),
+    'isanet-p8x4_r101-d8_4xb2-40k_cityscapes-769x769.py':
+    ((8, 4), 'long_short'),
+    'isanet-p8x16_r101-d8_4xb2-40k_cityscapes-769x769.py':
+    ((8, 16), 'long_short'),
+    'isanet-p16x8_r101-d8_4xb2-40k_cityscapes-769x769.py': ((16, 8),
+                                                            'long_short'),
+    'isanet-p16x16_r101-d8_4xb2-40k_cityscapes-769x769.py': ((16, 16),
+                                                             'long_short'),
+    'isanet-shortlong_r101-d8_4xb2-40k_cityscapes-769x769.py': ((8, 8),
+                                                                'short_long'),
+}
+ISA_ROWS_BASE = 'isanet_r101-d8_4xb2-40k_cityscapes-769x769.py'
+
+
+@pytest.mark.parametrize('name', ISA_ROWS)
+def test_isa_table_8_and_9_rows_differ_only_in_their_row(name):
+    cfg = load(osp.join(REPO_ROOT, 'configs', 'isanet', name)).to_dict()
+    base = load(osp.join(REPO_ROOT, 'configs', 'isanet',
+                         ISA_ROWS_BASE)).to_dict()
+    head = cfg['model'].pop('decode_head')
+    base_head = base['model'].pop('decode_head')
+    assert cfg['model'] == base['model']
+    for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
+                'train_cfg', 'test_cfg', 'val_evaluator'):
+        assert cfg[key] == base[key], key
+    down_factor, order = ISA_ROWS[name]
+    assert tuple(head.pop('down_factor')) == down_factor
+    assert head.pop('order', 'long_short') == order
+    base_head.pop('down_factor')
+    base_head.pop('order', None)
+    assert head == base_head
+    if name != ISA_ROWS_BASE:
+        # the head that runs has the row's layout
+        model_head = _build(osp.join(REPO_ROOT, 'configs', 'isanet',
+                                     name)).decode_head
+        (stage, ) = model_head.isa_module.stages
+        assert stage.down_factor == down_factor and stage.order == order
