@@ -267,19 +267,26 @@ TABLE_III = {
 TABLE_III_BASE = 'srnet_r50-d8_4xb2-50k_cityscapes-769x769.py'
 
 
-@pytest.mark.parametrize('name', TABLE_III)
-def test_table_iii_rows_differ_from_the_setting_only_in_their_row(name):
-    """Each row is the ablation setting (R-50-D8, 769x769, 50k) with the
-    row's squeeze and reasoning, and nothing else changed."""
-    cfg = load(osp.join(REPO_ROOT, 'configs', 'srnet', name)).to_dict()
-    base = load(osp.join(REPO_ROOT, 'configs', 'srnet',
-                         TABLE_III_BASE)).to_dict()
-    head, base_head = cfg['model'].pop('decode_head'), base['model'].pop(
-        'decode_head')
+def decode_heads_of_a_row(algo, name, base_name):
+    """The decode heads of config ``name`` and of its setting
+    ``base_name``, after asserting that nothing else differs (model,
+    data, optimiser, schedule, evaluation)."""
+    cfg = load(osp.join(REPO_ROOT, 'configs', algo, name)).to_dict()
+    base = load(osp.join(REPO_ROOT, 'configs', algo, base_name)).to_dict()
+    head = cfg['model'].pop('decode_head')
+    base_head = base['model'].pop('decode_head')
     assert cfg['model'] == base['model']
     for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
                 'train_cfg', 'test_cfg', 'val_evaluator'):
         assert cfg[key] == base[key], key
+    return head, base_head
+
+
+@pytest.mark.parametrize('name', TABLE_III)
+def test_table_iii_rows_differ_from_the_setting_only_in_their_row(name):
+    """Each row is the ablation setting (R-50-D8, 769x769, 50k) with the
+    row's squeeze and reasoning, and nothing else changed."""
+    head, base_head = decode_heads_of_a_row('srnet', name, TABLE_III_BASE)
     row = TABLE_III[name]
     if row is None:
         assert (head['type'], head['num_convs'],
@@ -327,15 +334,7 @@ ISA_ROWS_BASE = 'isanet_r101-d8_4xb2-40k_cityscapes-769x769.py'
 
 @pytest.mark.parametrize('name', ISA_ROWS)
 def test_isa_table_8_and_9_rows_differ_only_in_their_row(name):
-    cfg = load(osp.join(REPO_ROOT, 'configs', 'isanet', name)).to_dict()
-    base = load(osp.join(REPO_ROOT, 'configs', 'isanet',
-                         ISA_ROWS_BASE)).to_dict()
-    head = cfg['model'].pop('decode_head')
-    base_head = base['model'].pop('decode_head')
-    assert cfg['model'] == base['model']
-    for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
-                'train_cfg', 'test_cfg', 'val_evaluator'):
-        assert cfg[key] == base[key], key
+    head, base_head = decode_heads_of_a_row('isanet', name, ISA_ROWS_BASE)
     down_factor, order = ISA_ROWS[name]
     assert tuple(head.pop('down_factor')) == down_factor
     assert head.pop('order', 'long_short') == order

@@ -100,6 +100,20 @@ def _overhead_cells(row: Dict, base: Optional[Dict],
     ]
 
 
+def _published_cells(figures, formats):
+    """A row -> cells function: ``figures(method)``, the paper's figures
+    for the row's method (None: it has none), each formatted with its
+    entry of ``formats``; blanks where the paper has no figure."""
+
+    def cells(row):
+        fig = figures(row['method'])
+        if fig is None:
+            return [''] * len(formats)
+        return [format(value, spec) for value, spec in zip(fig, formats)]
+
+    return cells
+
+
 def _paper_columns(preset: Preset, ref: Optional[Dict] = None):
     """Header cells and a row -> cells function for the paper's figures
     (``sr-table5``: also our FPS and FPS ratio, beside the paper's)."""
@@ -120,33 +134,26 @@ def _paper_columns(preset: Preset, ref: Optional[Dict] = None):
         ], cells
     if preset.paper == 'isa-table13':
 
-        def cells(row):
-            fig = ISA_TABLE13.get(row['method'])
-            if fig is None:
-                return ['', '', '']
-            return [f'{fig[0]}', f'{fig[1] / 2:.1f}', f'{fig[2]}']
+        def table13(method):
+            fig = ISA_TABLE13.get(method)
+            return None if fig is None else (fig[0], fig[1] / 2, fig[2])
 
-        return ['paper mem (MB)', 'paper GMAC', 'paper ms'], cells
+        return ['paper mem (MB)', 'paper GMAC',
+                'paper ms'], _published_cells(table13, ('', '.1f', ''))
     if preset.paper == 'sr-table4':
-
-        def cells(row):
-            fig = SR_TABLE4.get(row['method'])
-            if fig is None:
-                return ['', '', '']
-            return [f'{fig[0]:g}', f'{fig[1]:g}', f'{fig[2]:g}']
-
-        return ['paper +GMAC', 'paper +params (M)', 'paper +mem (MB)'], cells
+        return ['paper +GMAC', 'paper +params (M)',
+                'paper +mem (MB)'], _published_cells(SR_TABLE4.get,
+                                                     ('g', 'g', 'g'))
     if preset.paper == 'isa-fig1':
 
-        def cells(row):
-            if not row['method'].startswith('ISA'):
-                return ['', '', '']
-            return [
-                f'{ISA_FIG1_RATIOS[k]:.3f}'
-                for k in ('flops', 'memory', 'latency')
-            ]
+        def fig1(method):
+            if not method.startswith('ISA'):
+                return None
+            return tuple(ISA_FIG1_RATIOS[k]
+                         for k in ('flops', 'memory', 'latency'))
 
-        return ['paper MAC / SA', 'paper mem / SA', 'paper time / SA'], cells
+        return ['paper MAC / SA', 'paper mem / SA',
+                'paper time / SA'], _published_cells(fig1, ('.3f', ) * 3)
     return [], lambda row: []
 
 
