@@ -53,7 +53,8 @@ class Preset(NamedTuple):
     source: str = ''
 
 
-BLOCK_PEERS = ('GC', 'SE', 'DANet', 'RCCA', 'PPM', 'ASPP', 'EMA', 'ANN', 'Enc')
+BLOCK_PEERS = ('GC', 'SE', 'DANet', 'RCCA', 'PPM', 'ASPP', 'EMA', 'ANN', 'Enc',
+               'A2Net', 'CGNL')
 OURS = ('NL', 'ISA', 'ISA-fused', 'SR-GAP', 'SR-GHP')
 ISA_VS_MMSEG = ('ISA-attn', 'ISA-attn-fused', 'mmseg-ISA-attn')
 PRESETS = {
@@ -67,15 +68,16 @@ PRESETS = {
     'isa-table13':
     Preset((2048, 128, 128),
            'head-isa', ('3x3', ) + OURS +
-           ('DANet', 'RCCA', 'PPM', 'mmseg.ISAHead', 'mmctx.ISAHead'),
+           ('DANet', 'RCCA', 'CGNL', 'PPM', 'mmseg.ISAHead', 'mmctx.ISAHead'),
            quick_methods=('3x3', 'NL', 'ISA', 'SR-GAP', 'SR-GHP'),
            whole_heads=('DANet', 'RCCA', 'PPM'),
            paper='isa-table13',
            source='ISA paper Table 13 (Titan XP); paper GMAC = GFLOPs / 2'),
     'sr-table4':
     Preset((2048, 96, 96),
-           'head-sr', ('2x3x3', ) + OURS +
-           ('SE', 'RCCA', 'EMA', 'ANN', 'Enc', 'PPM', 'ASPP', 'mmctx.SRHead'),
+           'head-sr',
+           ('2x3x3', ) + OURS + ('SE', 'A2Net', 'CGNL', 'RCCA', 'EMA', 'ANN',
+                                 'Enc', 'PPM', 'ASPP', 'mmctx.SRHead'),
            quick_methods=('2x3x3', 'NL', 'ISA', 'SR-GAP', 'SR-GHP'),
            whole_heads=SR_TABLE4_WHOLE_HEADS,
            paper='sr-table4',

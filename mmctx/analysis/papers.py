@@ -6,12 +6,12 @@ Units: the ISA paper counts GFLOPs as 2 x MAC (its PPM figure, 619 G, is
 MACs (its "+2 * 3x3" row, 108.74 G, is the MAC count of the two convs).
 """
 # ISA paper Table 13, input 2048x128x128: memory MB, GFLOPs (2 x MAC), ms
-# (CGNL, 266 MB / 412 GFLOPs / 75 ms, ships in neither mmcv nor mmseg).
 ISA_TABLE13 = {
     'PPM': (664, 619, 75),
     'NL': (2168, 619, 77),
     'DANet': (2339, 1110, 121),
     'RCCA': (427, 804, 131),
+    'CGNL': (266, 412, 75),
     'mmseg.ISAHead': (252, 386, 45),
     'mmctx.ISAHead': (252, 386, 45),
 }
@@ -25,6 +25,8 @@ SR_TABLE4 = {
     'PPM': (174.09, 23.07, 221.05),
     'SE': (0.00947, 0.03, 18.88),
     'NL': (48.36, 0.53, 865.52),
+    'A2Net': (4.94, 0.53, 183.32),
+    'CGNL': (4.91, 0.53, 201.94),
     'RCCA': (11.55, 0.53, 394.28),
     'Enc': (12.31, 0.59, 257.12),
     'ANN': (10.41, 0.68, 421.12),

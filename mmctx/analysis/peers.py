@@ -9,8 +9,13 @@ import math
 from collections import OrderedDict
 from typing import Callable, NamedTuple, Optional
 
-import torch
 import torch.nn as nn
+
+from mmctx.models.layers.peer_blocks import (DualAttention, EMAUnit,
+                                             EncodingBlock, PyramidBlock,
+                                             PyramidNonLocal,
+                                             RecurrentCrissCrossAttention,
+                                             SEBlock)
 
 HEAD_CHANNELS = 512  # every head reduces to 512 channels (both papers)
 NUM_CLASSES = 19  # irrelevant: the classifier is removed before measuring
@@ -29,106 +34,6 @@ def _conv(in_channels, out_channels, kernel_size):
         padding=kernel_size // 2,
         norm_cfg=_bn(),
         act_cfg=dict(type='ReLU'))
-
-
-class Twice(nn.Module):
-    """One module applied twice with shared weights (CCNet's recurrent
-    criss-cross attention, ``recurrence=2``)."""
-
-    def __init__(self, module: nn.Module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, x):
-        return self.module(self.module(x))
-
-
-class PyramidBlock(nn.Module):
-    """A pyramid context module as a block: branches of ``C // 4`` channels
-    (mmseg's 2048 -> 512 proportion) concatenated with the input by a 3x3
-    bottleneck back to ``C``, like PSPHead / ASPPHead."""
-
-    def __init__(self, in_channels: int, kind: str):
-        super().__init__()
-        from mmseg.models.decode_heads.aspp_head import ASPPModule
-        from mmseg.models.decode_heads.psp_head import PPM
-        branch = in_channels // 4
-        common = dict(conv_cfg=None, norm_cfg=_bn(), act_cfg=dict(type='ReLU'))
-        if kind == 'ppm':
-            self.branches = PPM((1, 2, 3, 6),
-                                in_channels,
-                                branch,
-                                align_corners=False,
-                                **common)
-            num = 4
-        else:
-            self.branches = nn.ModuleList([
-                nn.Sequential(
-                    nn.AdaptiveAvgPool2d(1), _conv(in_channels, branch, 1)),
-                ASPPModule((1, 12, 24, 36), in_channels, branch, **common)
-            ])
-            num = 5
-        self.kind = kind
-        self.bottleneck = _conv(in_channels + num * branch, in_channels, 3)
-
-    def forward(self, x):
-        if self.kind == 'ppm':
-            outs = [x, *self.branches(x)]
-        else:
-            pool, aspp = self.branches
-            pooled = nn.functional.interpolate(
-                pool(x), size=x.shape[2:], mode='bilinear')
-            outs = [x, pooled, *aspp(x)]
-        return self.bottleneck(torch.cat(outs, dim=1))
-
-
-class DualAttention(nn.Module):
-    """DANet's position (PAM, keys C/8) and channel (CAM) attention, summed
-    (DAHead without its 3x3 convs)."""
-
-    def __init__(self, in_channels: int):
-        super().__init__()
-        from mmseg.models.decode_heads.da_head import CAM, PAM
-        self.pam = PAM(in_channels, max(in_channels // 8, 1))
-        self.cam = CAM()
-
-    def forward(self, x):
-        return self.pam(x) + self.cam(x)
-
-
-class EMAUnit(nn.Module):
-    """EMANet's EMA unit as in EMAHead without its 3x3 convs: 1x1 conv, EM
-    attention (64 bases, 3 stages), ReLU, 1x1 conv + BN, residual, ReLU."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        from mmcv.cnn import ConvModule
-        from mmseg.models.decode_heads.ema_head import EMAModule
-        self.mid_conv = ConvModule(channels, channels, 1, act_cfg=None)
-        self.ema = EMAModule(channels, 64, 3, 0.1)
-        self.out_conv = ConvModule(
-            channels, channels, 1, norm_cfg=_bn(), act_cfg=None)
-
-    def forward(self, x):
-        recon = torch.relu(self.ema(self.mid_conv(x)))
-        return torch.relu(x + self.out_conv(recon))
-
-
-class EncodingBlock(nn.Module):
-    """EncNet's context encoding module (32 codewords), output path only."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        from mmseg.models.decode_heads.enc_head import EncModule
-        self.enc = EncModule(
-            channels,
-            num_codes=32,
-            conv_cfg=None,
-            norm_cfg=_bn(),
-            act_cfg=dict(type='ReLU'))
-
-    def forward(self, x):
-        return self.enc(x)[1]
 
 
 class MMSegISAAttention(nn.Module):
@@ -221,8 +126,8 @@ def _head(type_name: str, in_channels: int, **kwargs) -> nn.Module:
         channels=HEAD_CHANNELS,
         num_classes=NUM_CLASSES,
         norm_cfg=_bn(),
-        align_corners=False,
-        **kwargs)
+        align_corners=False)
+    cfg.update(kwargs)
     return HeadFeatures(MODELS.build(cfg))
 
 
@@ -234,30 +139,6 @@ def _nonlocal(c):
 def _context_block(c):
     from mmcv.cnn import ContextBlock
     return ContextBlock(c, ratio=1. / 4)
-
-
-def _se(c):
-    from mmseg.models.utils import SELayer
-    return SELayer(
-        c, ratio=16, act_cfg=(dict(type='ReLU'), dict(type='Sigmoid')))
-
-
-def _rcca(c):
-    from mmcv.ops import CrissCrossAttention
-    return Twice(CrissCrossAttention(c))
-
-
-def _ann(c):
-    from mmseg.models.decode_heads.ann_head import APNB
-    return APNB(
-        in_channels=c,
-        channels=c // 2,
-        out_channels=c,
-        query_scales=(1, ),
-        key_pool_scales=(1, 3, 6, 8),
-        conv_cfg=None,
-        norm_cfg=_bn(),
-        act_cfg=dict(type='ReLU'))
 
 
 def _isa_block(fused):
@@ -286,6 +167,16 @@ def _isa_attention(fused):
             fused_attn=fused)
 
     return build
+
+
+def _double_attention(c):
+    from mmctx.models.layers.double_attention import DoubleAttentionBlock
+    return DoubleAttentionBlock(c)
+
+
+def _cgnl(c):
+    from mmctx.models.layers.compact_nonlocal import CGNLBlock
+    return CGNLBlock(c)
 
 
 def _sr_block(squeeze):
@@ -328,26 +219,31 @@ METHODS = OrderedDict((m.name, m) for m in [
         'ISAHead settings, fused SDPA', _isa_attention(True)),
     Method('mmseg-ISA-attn', "mmseg ISAHead's two SelfAttentionBlocks "
            '(isa_channels C/2)', lambda c: MMSegISAAttention(c, c // 2)),
+    Method('A2Net', 'mmctx DoubleAttentionBlock, m = n = C/2',
+           _double_attention),
+    Method('CGNL', 'mmctx CGNLBlock, dot product, C/2, 1 group', _cgnl),
     Method('GC', 'mmcv ContextBlock, ratio 1/4', _context_block),
-    Method('SE', 'mmseg SELayer, ratio 16, sigmoid gate', _se),
+    Method('SE', 'mmseg SELayer, ratio 16, sigmoid gate', SEBlock),
     Method(
         'DANet',
         'mmseg PAM (keys C/8) + CAM; head: DAHead',
-        lambda c: DualAttention(c),
+        DualAttention,
         lambda i: _head('DAHead', i, pam_channels=64),
         dense=True),
     Method('RCCA', 'mmcv CrissCrossAttention applied twice; head: CCHead',
-           _rcca, lambda i: _head('CCHead', i, recurrence=2)),
+           RecurrentCrissCrossAttention,
+           lambda i: _head('CCHead', i, recurrence=2)),
     Method('PPM', 'mmseg PPM (1,2,3,6) + 3x3 bottleneck; head: PSPHead',
            lambda c: PyramidBlock(c, 'ppm'),
            lambda i: _head('PSPHead', i, pool_scales=(1, 2, 3, 6))),
     Method(
         'ASPP', 'mmseg ASPP (1,12,24,36) + image pool + 3x3 bottleneck; '
-        'head: ASPPHead', lambda c: PyramidBlock(c, 'aspp'),
-        lambda i: _head('ASPPHead', i, dilations=(1, 12, 24, 36))),
+        'head: ASPPHead at 256 channels (DeepLabv3, SR Table IV)',
+        lambda c: PyramidBlock(c, 'aspp'), lambda i: _head(
+            'ASPPHead', i, channels=256, dilations=(1, 12, 24, 36))),
     Method('EMA', 'mmseg EMAModule (64 bases, 3 stages) with its 1x1 convs',
            EMAUnit),
-    Method('ANN', 'mmseg APNB (key pools 1,3,6,8)', _ann),
+    Method('ANN', 'mmseg APNB (key pools 1,3,6,8)', PyramidNonLocal),
     Method('Enc', 'mmseg EncModule (32 codes)', EncodingBlock),
     Method(
         'mmseg.ISAHead',

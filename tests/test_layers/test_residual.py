@@ -1,4 +1,5 @@
-"""The pattern SRBlock and ISABlock share (ResidualContextBlock): identity
+"""The pattern the residual blocks (SRBlock, ISABlock, DoubleAttentionBlock,
+CGNLBlock) share (ResidualContextBlock): identity
 at construction and after init_weights(), zero_init=False keeps the branch,
 one input check."""
 import pytest
@@ -6,10 +7,14 @@ import torch
 
 from mmctx import ISABlock, SRBlock
 from mmctx.deployment import randomise_
+from mmctx.models.layers import CGNLBlock, DoubleAttentionBlock
 
 BLOCKS = {
     'SRBlock': lambda **kw: SRBlock(16, num_nodes=4, **kw),
     'ISABlock': lambda **kw: ISABlock(16, down_factor=2, **kw),
+    'DoubleAttentionBlock': lambda **kw: DoubleAttentionBlock(16, **kw),
+    # its norm is CGNL's GroupNorm, one group per channel group
+    'CGNLBlock': lambda norm_cfg=None, **kw: CGNLBlock(16, groups=2, **kw),
 }
 
 

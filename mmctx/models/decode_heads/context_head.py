@@ -1,0 +1,105 @@
+"""A context module in a dilated-FCN head: the layout in which both papers
+compare context modules, with the module named in the config."""
+from typing import Dict, List, Optional
+
+import torch
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.fcn_head import FCNHead
+
+from mmctx.registry import MODELS
+from ..layers._checks import check_choice
+from ._checks import check_decode_head_args
+
+FUSIONS = ('none', 'concat')
+
+
+def _context_module(context_cfg: Optional[Dict], channels: int):
+    if context_cfg is None:
+        return torch.nn.Identity()
+    if not isinstance(context_cfg, dict) or 'type' not in context_cfg:
+        raise TypeError('context_cfg must be a config dict with a type (e.g. '
+                        "dict(type='NonLocal2d')), or None, but got "
+                        f'{context_cfg!r}')
+    cfg = dict(context_cfg)
+    if cfg.setdefault('in_channels', channels) != channels:
+        raise ValueError(
+            f'context_cfg has in_channels={cfg["in_channels"]!r}, but the '
+            f'module sits on the head\'s channels={channels}: leave '
+            'in_channels out of context_cfg')
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class ContextHead(FCNHead):
+    """Any context module after the first 3x3 conv of an FCN head.
+
+    Two layouts, the papers' comparison settings:
+
+    * ``num_convs=2`` (SR paper Sec. IV-A.4, Table IV; mmseg's ``NLHead``):
+      the module sits between the two 3x3 convs::
+
+          x -> conv3x3 -> context -> conv3x3 [-> cat(x, .) -> conv3x3] -> cls
+
+      :class:`SRHead` is this layout with an ``SRBlock``.
+    * ``num_convs=1, fusion='concat'`` (ISA paper Sec. 4.1, Tables 10 and
+      12): the module's output is concatenated with its input and fused by
+      a 1x1 conv + norm + act, as :class:`ISAHead` fuses its attention::
+
+          x -> conv3x3 -> y -> cat(y, context(y)) -> fuse (1x1) -> cls
+
+    Args:
+        context_cfg (dict, optional): Config of the module, built from the
+            ``mmctx`` registry with ``in_channels=channels``: an mmctx module
+            (``'mmctx.SRBlock'``, ``'mmctx.SelfAttentionUnit'``,
+            ``'mmctx.DownsampledSelfAttention'``, the adapters of
+            :mod:`mmctx.models.layers.peer_blocks`), a plugin of mmengine's
+            root registry (mmcv's ``'NonLocal2d'``, ``'ContextBlock'``,
+            ``'CrissCrossAttention'``; ours ``'DoubleAttentionBlock'``,
+            ``'CGNLBlock'``). None: no module (the convs alone, SR Table IV's
+            "+2 * 3x3"). Default: None.
+        fusion (str): ``'none'``: the module's output replaces its input
+            (blocks with their own residual). ``'concat'``: as drawn above;
+            the module returns a context map of
+            ``context_cfg.get('out_channels', channels)`` channels.
+            Default: 'none'.
+        **kwargs: :class:`mmseg.models.decode_heads.FCNHead` arguments
+            (``in_channels``, ``channels``, ``num_convs`` (1 or 2),
+            ``concat_input``, ``dropout_ratio``, ``norm_cfg``, ...).
+    """
+
+    def __init__(self,
+                 context_cfg: Optional[Dict] = None,
+                 fusion: str = 'none',
+                 **kwargs):
+        check_decode_head_args(kwargs)
+        check_choice(fusion, 'fusion', FUSIONS)
+        num_convs = kwargs.setdefault('num_convs', 2)
+        if num_convs not in (1, 2) or isinstance(num_convs, bool):
+            raise ValueError('ContextHead places its module after the first '
+                             f'conv: num_convs must be 1 or 2, got '
+                             f'{num_convs!r}')
+        super().__init__(**kwargs)
+        self.fusion = fusion
+        self.context = _context_module(context_cfg, self.channels)
+        if fusion == 'concat':
+            context_channels = (context_cfg or {}).get('out_channels',
+                                                       self.channels)
+            self.fuse = ConvModule(
+                self.channels + context_channels,
+                self.channels,
+                1,
+                conv_cfg=self.conv_cfg,
+                norm_cfg=self.norm_cfg,
+                act_cfg=self.act_cfg)
+
+    def _forward_feature(self, inputs: List[torch.Tensor]) -> torch.Tensor:
+        """Features before ``cls_seg``: (N, channels, H, W)."""
+        x = self._transform_inputs(inputs)
+        feats = self.convs[0](x)
+        context = self.context(feats)
+        if self.fusion == 'concat':
+            context = self.fuse(torch.cat([feats, context], dim=1))
+        feats = self.convs[1:](context)
+        if self.concat_input:
+            feats = self.conv_cat(torch.cat([x, feats], dim=1))
+        return feats
