@@ -15,12 +15,14 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 DETECTION_PREFIXES = ('mask-rcnn', 'cascade-mask-rcnn', 'panoptic-fpn')
 CONFIG_NAME = re.compile(
-    r'^(?P<algo>mask-rcnn|cascade-mask-rcnn|panoptic-fpn)_r(?P<depth>50|101)'
-    r'-(?P<plugin>sr|isa)-c(?P<stage>[45])_fpn_(?P<schedule>1x|2x|ms-3x)'
+    r'^(?P<algo>mask-rcnn|cascade-mask-rcnn|panoptic-fpn)_'
+    r'(?P<backbone>r(?P<depth>50|101)|x(?P<xdepth>101)-32x4d)'
+    r'-(?P<plugin>sr|isa|nl)-c(?P<stage>[45])_fpn_(?P<schedule>1x|2x|ms-3x)'
     r'_coco\.py$')
 PLUGINS = {  # name tag: (folder, registered type, _abbr_)
     'sr': ('srnet', 'SRBlock', 'sr_block'),
     'isa': ('isanet', 'ISABlock', 'isa_block'),
+    'nl': ('nonlocal', 'NonLocal2d', 'nonlocal_block'),
 }
 MMDET_FOLDERS = {
     'mask-rcnn': 'mask_rcnn',
@@ -87,6 +89,17 @@ def test_expected_config_set_is_complete():
                 expected.add(
                     f'isanet/{algo}_{depth}-isa-c5_fpn_{sched}_coco.py')
             expected.add(f'isanet/{algo}_r50-isa-c4_fpn_{sched}_coco.py')
+    # the rows the papers compare with: mmcv's non-local block (ISA Table
+    # 7, SR Table IX) and SR on ResNeXt-101 (SR Table IX)
+    expected |= {
+        'nonlocal/mask-rcnn_r50-nl-c4_fpn_1x_coco.py',
+        'nonlocal/mask-rcnn_r50-nl-c4_fpn_2x_coco.py',
+        'nonlocal/mask-rcnn_r101-nl-c5_fpn_1x_coco.py',
+        'nonlocal/panoptic-fpn_r50-nl-c4_fpn_1x_coco.py',
+        'nonlocal/panoptic-fpn_r101-nl-c5_fpn_1x_coco.py',
+        'srnet/mask-rcnn_x101-32x4d-sr-c5_fpn_1x_coco.py',
+        'srnet/cascade-mask-rcnn_x101-32x4d-sr-c5_fpn_1x_coco.py',
+    }
     assert set(CONFIGS) == expected
 
 
@@ -99,7 +112,7 @@ def test_config_changes_only_backbone_plugins(config):
 
     base = declared_base(path)
     assert base == (f"mmdet::{MMDET_FOLDERS[name['algo']]}/{name['algo']}_"
-                    f"r{name['depth']}_fpn_{name['schedule']}_coco.py")
+                    f"{name['backbone']}_fpn_{name['schedule']}_coco.py")
     ours = without_scope(Config.fromfile(path).to_dict())
     stock = without_scope(get_config(base).to_dict())
 
@@ -129,7 +142,8 @@ def test_config_builds_with_plugins_in_place(config):
     register_all_modules(init_default_scope=True)
     name = parse_name(config)
     _, plugin_type, abbr = PLUGINS[name['plugin']]
-    depth, stage = int(name['depth']), int(name['stage']) - 2
+    depth = int(name['depth'] or name['xdepth'])
+    stage = int(name['stage']) - 2
 
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, config))
     cfg.model.backbone.init_cfg = None

@@ -213,3 +213,61 @@ def test_two_process_gloo_training(launch, repo_root, data_root, seg_sample,
     assert 'Distributed training: True' in log and 'GPU number: 2' in log
     assert 'mIoU' in log
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+# The papers' comparison rows on Cityscapes (SR Table IV, ISA Tables 10 and
+# 12): one module each in the comparison head, trained and validated by the
+# Runner as their configs are written.
+COMPARISON_ROWS = [
+    f'configs/srnet/{row}_r50-d8_4xb2-50k_cityscapes-769x769.py'
+    for row in ('fcn-2conv', 'senet-2conv', 'nonlocal-2conv', 'a2net-2conv',
+                'cgnl-2conv', 'ccnet-2conv', 'encnet-2conv', 'ann-2conv',
+                'emanet-2conv', 'pspnet', 'deeplabv3')
+] + [
+    f'configs/isanet/{row}_r101-d8_4xb2-40k_cityscapes-769x769.py'
+    for row in ('fcn', 'pspnet', 'sa', 'sa-2x', 'ccnet', 'cgnl')
+]
+
+
+@pytest.mark.parametrize('config', COMPARISON_ROWS, ids=osp.basename)
+def test_comparison_rows_train_and_evaluate(config, repo_root, data_root,
+                                            seg_sample, tmp_path):
+    cfg = Config.fromfile(osp.join(repo_root, config))
+    cfg.merge_from_dict(seg_sample.overrides(data_root, 1))
+    # two crops: the pooled 1x1 branches of PSP and ASPP have BN
+    cfg.merge_from_dict({'train_dataloader.batch_size': 2})
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    miou = runner.message_hub.get_scalar('val/mIoU').current()
+    assert 0 <= miou <= 100
+
+
+@pytest.mark.stack
+def test_mim_train_and_test_a_comparison_row(repo_root, data_root, seg_sample,
+                                             tmp_path):
+    """The CLI path of the comparison configs: ``mim train`` then ``mim
+    test`` with the checkpoint (ISA Table 12's SA-2x row)."""
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    config = 'configs/isanet/sa-2x_r101-d8_4xb2-40k_cityscapes-769x769.py'
+    options = seg_sample.as_cli(seg_sample.overrides(data_root, 1))
+    train = subprocess.run([
+        mim, 'train', 'mmseg', config, '--work-dir',
+        str(tmp_path), '--cfg-options', *options
+    ],
+                           cwd=repo_root,
+                           capture_output=True,
+                           text=True,
+                           timeout=400)
+    assert train.returncode == 0, output_tail(train)
+    test = subprocess.run([
+        mim, 'test', 'mmseg', config, '--checkpoint',
+        osp.join(tmp_path, 'iter_1.pth'), '--work-dir',
+        str(tmp_path), '--cfg-options', *options
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=400)
+    assert test.returncode == 0, output_tail(test)
+    assert 'mIoU' in test.stdout + test.stderr
