@@ -256,9 +256,7 @@ def test_sr_head_parameters_match_table_iv(name):
     0.01M, 0.08% of 12.2M) plus the BN scales and shifts it may leave out
     (2 x 512 x 2 = 2048, 0.02%)."""
     head = _build(osp.join(REPO_ROOT, 'configs', 'srnet', name)).decode_head
-    params = sum(p.numel() for name_, p in head.named_parameters()
-                 if not name_.startswith('conv_seg.'))
-    assert params / 1e6 == pytest.approx(SR_HEADS[name], rel=1e-3)
+    assert head_params(head) / 1e6 == pytest.approx(SR_HEADS[name], rel=1e-3)
 
 
 # SR paper Table III: (squeeze, reasoning) of each row's config; None: the

@@ -11,6 +11,7 @@ from typing import Callable, NamedTuple, Optional
 
 import torch.nn as nn
 
+from mmctx.models.layers import CGNLBlock, DoubleAttentionBlock
 from mmctx.models.layers.peer_blocks import (DualAttention, EMAUnit,
                                              EncodingBlock, PyramidBlock,
                                              PyramidNonLocal,
@@ -169,16 +170,6 @@ def _isa_attention(fused):
     return build
 
 
-def _double_attention(c):
-    from mmctx.models.layers.double_attention import DoubleAttentionBlock
-    return DoubleAttentionBlock(c)
-
-
-def _cgnl(c):
-    from mmctx.models.layers.compact_nonlocal import CGNLBlock
-    return CGNLBlock(c)
-
-
 def _sr_block(squeeze):
 
     def build(c):
@@ -220,8 +211,8 @@ METHODS = OrderedDict((m.name, m) for m in [
     Method('mmseg-ISA-attn', "mmseg ISAHead's two SelfAttentionBlocks "
            '(isa_channels C/2)', lambda c: MMSegISAAttention(c, c // 2)),
     Method('A2Net', 'mmctx DoubleAttentionBlock, m = n = C/2',
-           _double_attention),
-    Method('CGNL', 'mmctx CGNLBlock, dot product, C/2, 1 group', _cgnl),
+           DoubleAttentionBlock),
+    Method('CGNL', 'mmctx CGNLBlock, dot product, C/2, 1 group', CGNLBlock),
     Method('GC', 'mmcv ContextBlock, ratio 1/4', _context_block),
     Method('SE', 'mmseg SELayer, ratio 16, sigmoid gate', SEBlock),
     Method(
