@@ -178,12 +178,20 @@ class SelfAttentionUnit(nn.Module):
             # divides by ``scale``) inflate the logits 256-fold.
             return F.scaled_dot_product_attention(
                 query, key, value, attn_mask=key_mask)
+        return torch.matmul(
+            self.attention_weights(query, key, key_mask), value)
+
+    def attention_weights(self,
+                          query: Tensor,
+                          key: Tensor,
+                          key_mask: Optional[Tensor] = None) -> Tensor:
+        """``softmax(scale * Q K^T)``, (..., L, L), each row summing to 1
+        over the keys ``key_mask`` keeps (arguments as :meth:`attend`)."""
         attn = torch.matmul(query * self.scale, key.transpose(-2, -1))
         if key_mask is not None:
             # in place: matmul's backward needs its inputs, not its output
             attn.masked_fill_(~key_mask, float('-inf'))
-        attn = attn.softmax(dim=-1)  # rebound: frees the logits in inference
-        return torch.matmul(attn, value)
+        return attn.softmax(dim=-1)  # rebound: frees the logits in inference
 
     def forward(self, x: Tensor) -> Tensor:
         """Dense self-attention over all H x W positions of ``x``."""
@@ -370,6 +378,28 @@ class InterlacedSparseAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) -> context (N, out_channels, H, W)."""
+        return self._attend_steps(x)
+
+    def step_attention(self, x: Tensor) -> Tuple[list, '_GroupLayout']:
+        """The attention weights of both steps on ``x``, in step order.
+
+        Returns:
+            tuple: ``[(step, weights), (step, weights)]`` with ``step``
+            ``'long'`` or ``'short'`` and ``weights`` (N, G, L, L), row
+            ``[n, g, i]`` the weights member ``i`` of group ``g`` gives the
+            members of its group (:class:`_GroupLayout` orders them), and the
+            layout of the padded grid. :mod:`mmctx.visualization` turns them
+            into maps.
+        """
+        weights = []
+        self._attend_steps(x, weights)
+        layout = _GroupLayout(
+            *x.shape[-2:], self.down_factor, clip=self.mask_padding)
+        return list(zip(self.steps, weights)), layout
+
+    def _attend_steps(self, x: Tensor, weights: Optional[list] = None):
+        """The forward; with a list ``weights``, the explicit attention of
+        each step, whose weights are appended to it."""
         check_input(x, self.in_channels, type(self).__name__)
         layout = _GroupLayout(
             *x.shape[-2:], self.down_factor, clip=self.mask_padding)
@@ -390,7 +420,11 @@ class InterlacedSparseAttention(nn.Module):
             value = unit.value_project(x)
             del x
             value = to_groups(value)
-            x = unit.attend(query, key, value, key_mask)
+            if weights is None:
+                x = unit.attend(query, key, value, key_mask)
+            else:
+                weights.append(unit.attention_weights(query, key, key_mask))
+                x = torch.matmul(weights[-1], value)
             del query, key, value
             x = layout.from_groups(x, step)  # rebound: frees the groups
             x = unit.out_project(x)

@@ -345,13 +345,18 @@ class SRBlock(ResidualContextBlock):
         nodes = vector_to_nodes(vector, self.num_nodes, self.node_order)
         return nodes_to_vector(self.reasoning(nodes))
 
+    def reasoned_feature(self, x: torch.Tensor) -> torch.Tensor:
+        """``X~ o g'`` of Eq. 7, (N, C', H, W): the reduced map rescaled by
+        the reasoned vector, before ``W_R``. Node ``k`` holds channels
+        ``k*d ... (k+1)*d - 1`` (both node orders merge node-major)."""
+        reduced = self.reduce(x)
+        reasoned = self.reason(self.squeeze_nodes(x, reduced))
+        return reduced * reasoned.to(reduced.dtype)[:, :, None, None]
+
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """The branch of paper Eq. 7: (N, C, H, W) -> (N, C, H, W); the
         block's ``forward`` adds ``x``."""
-        reduced = self.reduce(x)
-        reasoned = self.reason(self.squeeze_nodes(x, reduced))
-        rescaled = reduced * reasoned.to(reduced.dtype)[:, :, None, None]
-        return self.out_proj(rescaled)
+        return self.out_proj(self.reasoned_feature(x))
 
     def extra_repr(self) -> str:
         return (f'in_channels={self.in_channels}, ratio={self.ratio}, '
