@@ -16,7 +16,8 @@ MIM_FILES = ('configs', 'model-index.yml')
 # what users run; the developer's scripts (bootstrap.sh, stacks.sh,
 # verify_stack.py, overfit_det.py, dist_train.sh) work from a clone only
 USER_TOOLS = ('benchmark.py', 'convert_mmseg_isanet.py', 'demo.py',
-              'export_onnx.py', 'get_flops.py', 'plugin_cost.py')
+              'export_onnx.py', 'get_flops.py', 'plugin_cost.py',
+              'visualize_context.py')
 SCOPE_PTH = 'mmctx-scope.pth'
 
 

@@ -56,7 +56,8 @@ def test_wheel_ships_configs_tools_and_the_scope_hook(wheel, repo_root):
     assert tools == {
         f'mmctx/.mim/tools/{name}'
         for name in ('benchmark.py', 'convert_mmseg_isanet.py', 'demo.py',
-                     'export_onnx.py', 'get_flops.py', 'plugin_cost.py')
+                     'export_onnx.py', 'get_flops.py', 'plugin_cost.py',
+                     'visualize_context.py')
     }
     assert 'mmctx/.mim/model-index.yml' in names
     assert {'mmctx-scope.pth', '_mmctx_scope.py'} <= names
