@@ -21,6 +21,12 @@ from mmseg.evaluation import IoUMetric
 
 from _mmctx_scope import shipped_config_path
 from .analysis import count_flops, count_params, cpu_model, median_ms
+from .datasets.context_cues import (STRIPES_COLD, STRIPES_WARM, render_sample,
+                                    sample_rng)
+from .models.layers import InterlacedSparseAttention
+from .visualization import ContextRecorder, context_layers, isa_attention
+from .visualization.pictures import (FeatureGrid, plot_attention, plot_nodes,
+                                     plot_pca)
 
 METHODS = {
     'fcn': ('FCN', 'demo/fcn_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
@@ -28,6 +34,7 @@ METHODS = {
     'isa': ('ISA', 'demo/isanet_r18w16-d8_1xb8-1k_context-cues-128x128.py'),
 }
 QUICK = dict(iters=40, test_images=16)
+PICTURE_ROWS = 3
 HEAD_COST_REPEATS = 50
 
 
@@ -206,7 +213,108 @@ def run_method(method: str, **config_args) -> Tuple[Dict, List, Sequence]:
         mAcc=metrics['mAcc'],
         iou=dict(zip(classes, iou)),
         **head_cost(runner.model, image_size, HEAD_COST_REPEATS))
+    if method != 'fcn':
+        result['context'] = context_pictures(runner.model,
+                                             runner.test_dataloader,
+                                             cfg.work_dir)
     return result, recorder.samples, classes
+
+
+def striped_centre(label: np.ndarray):
+    """The striped pixel farthest from anything else: inside a disc."""
+    from scipy.ndimage import distance_transform_edt
+    striped = (label == STRIPES_WARM) | (label == STRIPES_COLD)
+    if not striped.any():
+        return None
+    depth = distance_transform_edt(striped)
+    return tuple(int(v) for v in np.unravel_index(depth.argmax(), depth.shape))
+
+
+def cue_attention(attention: torch.Tensor, cues: np.ndarray) -> Tuple:
+    """Share of ``attention`` (h, w) on the cue pixels, taking each
+    feature cell's weight as spread evenly over its pixels, and the cues'
+    share of the area."""
+    h, w = attention.shape
+    cells = cues.reshape(h, cues.shape[0] // h, w, cues.shape[1] // w)
+    coverage = torch.from_numpy(cells.mean(axis=(1, 3)))
+    return float(
+        (attention.double().cpu() * coverage).sum()), float(cues.mean())
+
+
+def context_pictures(model, loader, out_dir: str) -> Dict:
+    """The maps of the model's SR or ISA head on the test images, drawn for
+    the first :data:`PICTURE_ROWS` images with a striped object. For ISA,
+    the attention of each striped object's centre is measured on the dots
+    (the cues) against their share of the image, over every test image."""
+    name = list(context_layers(model))[-1]
+    recorder = ContextRecorder(model, names=[name])
+    is_isa = isinstance(recorder.layers[name], InterlacedSparseAttention)
+    palette = loader.dataset.METAINFO['palette']
+    rows, measured = [], []
+    model.eval()
+    for data in loader:
+        with recorder, torch.no_grad():
+            samples = model.test_step(data)
+        for n, sample in enumerate(samples):
+            image, cues = rendered(sample.img_path, loader.dataset)
+            pixel = striped_centre(sample.gt_sem_seg.data[0].cpu().numpy())
+            if pixel is None:
+                continue
+            grid = FeatureGrid(sample.metainfo,
+                               recorder.inputs[name].shape[-2:])
+            row = dict(
+                image=image,
+                prediction=colourise(sample.pred_sem_seg.data[0].cpu().numpy(),
+                                     palette),
+                pixel=pixel)
+            if is_isa:
+                layer_input = recorder.inputs[name][n:n + 1]
+                attention = isa_attention(recorder.layers[name], layer_input,
+                                          grid.to_feature(pixel)).attention
+                measured.append(cue_attention(attention[0], cues))
+                row['map'] = grid.to_image(attention)
+            elif len(rows) < PICTURE_ROWS:
+                row['nodes'] = grid.to_image(recorder.sr_node_maps(name)[n])
+                row['pca'] = [
+                    grid.to_image(m[n]) for m in recorder.feature_pca(name)
+                ]
+            if len(rows) < PICTURE_ROWS:
+                rows.append(row)
+    if is_isa:
+        plot_attention(
+            osp.join(out_dir, 'attention.png'),
+            [(r['image'], r['prediction'], r['pixel'], r['map'])
+             for r in rows], name)
+        on_cues, area = np.mean(measured, axis=0)
+        return dict(
+            layer=name,
+            pictures=['attention.png'],
+            images=len(measured),
+            attention_on_cues=float(on_cues),
+            cue_area=float(area),
+            ratio=float(on_cues / area))
+    first = rows[0]
+    plot_nodes(
+        osp.join(out_dir, 'nodes.png'), first['image'], first['nodes'], name)
+    plot_pca(
+        osp.join(out_dir, 'pca.png'), first['image'], first['prediction'],
+        *first['pca'], name)
+    return dict(layer=name, pictures=['nodes.png', 'pca.png'])
+
+
+def rendered(img_path: str, dataset) -> Tuple[np.ndarray, np.ndarray]:
+    """The test image re-rendered from its seed, and its cue mask; checked
+    equal to the file the model read."""
+    from PIL import Image
+    split = osp.basename(osp.dirname(img_path))
+    index = int(osp.splitext(osp.basename(img_path))[0])
+    image, _, _, cues = render_sample(
+        sample_rng(dataset.seed, split, index),
+        dataset.image_size,
+        with_cues=True)
+    if not np.array_equal(image, np.asarray(Image.open(img_path))):
+        raise RuntimeError(f'{img_path} is not the image its seed renders')
+    return image, cues
 
 
 def colourise(label, palette):
@@ -297,6 +405,30 @@ def settings(results: List[Dict], command: str) -> Dict:
         python=platform.python_version())
 
 
+def context_section(results: List[Dict]) -> str:
+    """The report's pictures of the SR and ISA heads
+    (:func:`context_pictures`), with the ISA attention on the cues."""
+    lines = []
+    for r in results:
+        context = r.get('context')
+        if context is None:
+            continue
+        lines.append(f'\n## What the {r["name"]} head learned '
+                     f'(`{context["layer"]}`)\n')
+        if 'ratio' in context:
+            lines.append(
+                'Attention of the centre of the largest striped object of '
+                f'each test image ({context["images"]} images): '
+                f'{100 * context["attention_on_cues"]:.1f}% of it falls on '
+                f'the dots, which cover {100 * context["cue_area"]:.1f}% of '
+                f'the image ({context["ratio"]:.2f} times their share).\n')
+        lines += [
+            f'![{picture}]({r["method"]}/{picture})\n'
+            for picture in context['pictures']
+        ]
+    return '\n'.join(lines)
+
+
 def write_report(work_dir: str, results: List[Dict], classes: Sequence[str],
                  command: str) -> str:
     """``report.md`` and ``report.json`` in ``work_dir``; returns the
@@ -326,7 +458,7 @@ features), MACs by mmengine's counter, latency the median of \
 ![predictions](predictions.png)
 
 ![per-class IoU](iou.png)
-"""
+{context_section(results)}"""
     with open(osp.join(work_dir, 'report.md'), 'w') as f:
         f.write(text)
     with open(osp.join(work_dir, 'report.json'), 'w') as f:

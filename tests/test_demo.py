@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -100,6 +101,24 @@ def test_quick_demo_writes_the_report(repo_root, tmp_path):
         assert (work_dir / picture).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
         assert f']({picture})' in report
     assert (work_dir / 'fcn' / 'iter_40.pth').is_file()
+    # the context heads' pictures, and ISA's attention measured on the cues
+    fcn, sr, isa = data['results']
+    assert 'context' not in fcn
+    assert sr['context'] == dict(
+        layer='decode_head.sr_block', pictures=['nodes.png', 'pca.png'])
+    context = isa['context']
+    assert context['layer'] == 'decode_head.isa_module.stages.0'
+    assert context['images'] == 16
+    assert 0 < context['attention_on_cues'] < 1
+    assert 0.01 < context['cue_area'] < 0.1
+    assert context['ratio'] == pytest.approx(context['attention_on_cues'] /
+                                             context['cue_area'])
+    assert f'({context["ratio"]:.2f} times their share)' in report
+    for method, entry in (('sr', sr), ('isa', isa)):
+        for picture in entry['context']['pictures']:
+            path = work_dir / method / picture
+            assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+            assert f']({method}/{picture})' in report
     assert 'report.md' in result.stdout
 
 
@@ -113,3 +132,25 @@ def test_quick_demo_writes_the_report(repo_root, tmp_path):
 def test_bad_arguments_are_named(run_tool, capsys, argv, message):
     assert run_tool('demo', *argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cue_attention_weighs_each_cell_by_its_cue_pixels():
+    from mmctx.demo import cue_attention
+    cues = np.zeros((8, 8), bool)
+    cues[0, 0] = True  # a quarter of cell (0, 0) at 4x4 cells of 2x2 px
+    cues[2:4, 2:4] = True  # all of cell (1, 1)
+    attention = torch.zeros(4, 4, dtype=torch.float64)
+    attention[0, 0], attention[1, 1], attention[3, 3] = 0.4, 0.1, 0.5
+    on_cues, area = cue_attention(attention, cues)
+    assert on_cues == pytest.approx(0.4 * 0.25 + 0.1)
+    assert area == 5 / 64
+
+
+def test_striped_centre_lies_deepest_inside_a_striped_disc():
+    from mmctx.datasets.context_cues import STRIPES_WARM
+    from mmctx.demo import striped_centre
+    label = np.zeros((20, 20), np.uint8)
+    label[2:5, 2:5] = STRIPES_WARM  # small
+    label[8:17, 6:15] = STRIPES_WARM  # large: centre (12, 10)
+    assert striped_centre(label) == (12, 10)
+    assert striped_centre(np.zeros((4, 4), np.uint8)) is None

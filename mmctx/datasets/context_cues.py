@@ -90,18 +90,22 @@ def _scatter_dots(rng, size, keep_out, count, radius=2):
 
 
 def render_sample(rng: np.random.Generator,
-                  size: int = 128) -> Tuple[np.ndarray, np.ndarray, str]:
+                  size: int = 128,
+                  with_cues: bool = False) -> Tuple:
     """Render one image, its label map and its scene.
 
     Args:
         rng (np.random.Generator): The image's generator
             (:func:`sample_rng`).
         size (int): Height and width in pixels. Default: 128.
+        with_cues (bool): Also return where the dots are. Default: False.
 
     Returns:
         tuple: ``(image, label, scene)``: uint8 RGB ``(size, size, 3)``,
         uint8 labels ``(size, size)`` with the class indices of
-        :class:`ContextCuesDataset`, and ``'warm'`` or ``'cold'``.
+        :class:`ContextCuesDataset`, and ``'warm'`` or ``'cold'``; with
+        ``with_cues``, a fourth item: bool ``(size, size)``, True on the
+        dots (the cues, labelled background).
     """
     scale = size / 128
     num_striped = int(rng.integers(1, 3))
@@ -129,8 +133,11 @@ def render_sample(rng: np.random.Generator,
     colours = np.array([WARM_DOT, COLD_DOT] if scene ==
                        'warm' else [COLD_DOT, WARM_DOT])
     is_minority = rng.permutation(len(dots)) >= min(majority, len(dots))
+    cues = np.zeros((size, size), bool)
     for (cy, cx), minority in zip(dots, is_minority):
-        image[_disc(size, cy, cx, 2)] = colours[int(minority)]
+        dot = _disc(size, cy, cx, 2)
+        image[dot] = colours[int(minority)]
+        cues |= dot
 
     striped_class = STRIPES_WARM if scene == 'warm' else STRIPES_COLD
     for (cy, cx, radius), kind in zip(placed, kinds):
@@ -144,7 +151,8 @@ def render_sample(rng: np.random.Generator,
             label[mask] = RING
 
     image += rng.normal(0, 12, image.shape)
-    return np.clip(image, 0, 255).round().astype(np.uint8), label, scene
+    image = np.clip(image, 0, 255).round().astype(np.uint8)
+    return (image, label, scene, cues) if with_cues else (image, label, scene)
 
 
 def generate_split(img_dir: str, ann_dir: str, split: str, num_images: int,

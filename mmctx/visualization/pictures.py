@@ -152,13 +152,13 @@ def write_pictures(model,
     os.makedirs(out_dir, exist_ok=True)
     if isinstance(recorder.layers[layer], InterlacedSparseAttention):
         pixels = pixels or [(image.shape[0] // 2, image.shape[1] // 2)]
-        maps = [(pixel,
-                 grid.to_image(
-                     recorder.isa_attention(layer,
-                                            grid.to_feature(pixel)).attention))
-                for pixel in pixels]
+        rows = []
+        for pixel in pixels:
+            maps = recorder.isa_attention(layer, grid.to_feature(pixel))
+            rows.append(
+                (image, prediction, pixel, grid.to_image(maps.attention)))
         path = osp.join(out_dir, 'attention.png')
-        plot_attention(path, image, prediction, maps, layer)
+        plot_attention(path, rows, layer)
         return [path]
     nodes = grid.to_image(recorder.sr_node_maps(layer)[0])
     before, after = (grid.to_image(m[0]) for m in recorder.feature_pca(layer))
@@ -187,11 +187,11 @@ def _save(plt, fig, path: str, title: str) -> None:
     plt.close(fig)
 
 
-def plot_attention(path, image, prediction, maps, layer) -> None:
+def plot_attention(path, rows, layer) -> None:
     """Rows of (image + marker, prediction, attention overlay + colour
-    bar), one per ``(pixel, map)`` of ``maps``."""
-    plt, fig, axes = _figure(len(maps), 3)
-    for row, (pixel, attention) in zip(axes, maps):
+    bar), one per ``(image, prediction, pixel, map)`` of ``rows``."""
+    plt, fig, axes = _figure(len(rows), 3)
+    for row, (image, prediction, pixel, attention) in zip(axes, rows):
         row[0].imshow(image)
         row[1].imshow(prediction)
         row[2].imshow(image)
