@@ -1,9 +1,10 @@
 """Argument types for the command-line tools: a bad value is refused while
 the arguments are parsed, naming the option and what was written, not after
-the work (or deep inside torch)."""
+the work (or deep inside torch); and the config a tool is given."""
 import argparse
 import os
 import os.path as osp
+from typing import Dict, Optional
 
 
 def positive_int(value: str) -> int:
@@ -49,6 +50,26 @@ def folder_to_create(value: str) -> str:
     if osp.exists(value) and not osp.isdir(value):
         raise argparse.ArgumentTypeError(f'{value!r} is a file, not a folder')
     return value
+
+
+def load_config(path: str, cfg_options: Optional[Dict] = None):
+    """A config by file or as ``mmctx::<path>``, with ``cfg_options``
+    merged.
+
+    Raises:
+        FileNotFoundError: no such file or shipped config.
+    """
+    from mmengine.config import Config
+
+    from _mmctx_scope import PREFIX, shipped_config_path
+    if path.startswith(PREFIX):
+        path = shipped_config_path(path[len(PREFIX):])
+    elif not osp.isfile(path):
+        raise FileNotFoundError(f'config: no such file {path!r}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def existing_folder(value: str) -> str:

@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmseg.evaluation import IoUMetric
+from PIL import Image
 
 from _mmctx_scope import shipped_config_path
 from .analysis import count_flops, count_params, cpu_model, median_ms
@@ -242,79 +243,78 @@ def cue_attention(attention: torch.Tensor, cues: np.ndarray) -> Tuple:
 
 
 def context_pictures(model, loader, out_dir: str) -> Dict:
-    """The maps of the model's SR or ISA head on the test images, drawn for
-    the first :data:`PICTURE_ROWS` images with a striped object. For ISA,
-    the attention of each striped object's centre is measured on the dots
-    (the cues) against their share of the image, over every test image."""
+    """The maps of the model's SR or ISA head on the test images. For ISA,
+    the attention of the centre of each image's striped object, measured on
+    the dots (the cues) against their share of the image over every test
+    image, and drawn for the first :data:`PICTURE_ROWS`; for SR, the node
+    maps and the PCA of the first image with a striped object."""
     name = list(context_layers(model))[-1]
     recorder = ContextRecorder(model, names=[name])
-    is_isa = isinstance(recorder.layers[name], InterlacedSparseAttention)
-    palette = loader.dataset.METAINFO['palette']
+    striped = striped_samples(model, loader, recorder)
+    if not isinstance(recorder.layers[name], InterlacedSparseAttention):
+        n, sample, image, prediction, grid, _ = next(striped)
+        plot_nodes(
+            osp.join(out_dir, 'nodes.png'), image,
+            grid.to_image(recorder.sr_node_maps(name)[n]), name)
+        plot_pca(
+            osp.join(out_dir, 'pca.png'), image, prediction,
+            *(grid.to_image(m[n]) for m in recorder.feature_pca(name)), name)
+        return dict(layer=name, pictures=['nodes.png', 'pca.png'])
     rows, measured = [], []
+    for n, sample, image, prediction, grid, pixel in striped:
+        attention = isa_attention(recorder.layers[name],
+                                  recorder.inputs[name][n:n + 1],
+                                  grid.to_feature(pixel)).attention
+        measured.append(cue_attention(attention[0], cue_mask(sample, loader)))
+        if len(rows) < PICTURE_ROWS:
+            rows.append((image, prediction, pixel, grid.to_image(attention)))
+    plot_attention(osp.join(out_dir, 'attention.png'), rows, name)
+    on_cues, area = np.mean(measured, axis=0)
+    return dict(
+        layer=name,
+        pictures=['attention.png'],
+        images=len(measured),
+        attention_on_cues=float(on_cues),
+        cue_area=float(area),
+        ratio=float(on_cues / area))
+
+
+def striped_samples(model, loader, recorder: ContextRecorder):
+    """Test every batch with ``recorder`` on; yield, for each image with a
+    striped object, ``(index in the batch, data sample, image, coloured
+    prediction, FeatureGrid, striped_centre)``."""
+    name, = recorder.layers
+    palette = loader.dataset.METAINFO['palette']
     model.eval()
     for data in loader:
         with recorder, torch.no_grad():
             samples = model.test_step(data)
         for n, sample in enumerate(samples):
-            image, cues = rendered(sample.img_path, loader.dataset)
             pixel = striped_centre(sample.gt_sem_seg.data[0].cpu().numpy())
             if pixel is None:
                 continue
+            image = np.asarray(Image.open(sample.img_path).convert('RGB'))
+            prediction = colourise(sample.pred_sem_seg.data[0].cpu().numpy(),
+                                   palette)
             grid = FeatureGrid(sample.metainfo,
                                recorder.inputs[name].shape[-2:])
-            row = dict(
-                image=image,
-                prediction=colourise(sample.pred_sem_seg.data[0].cpu().numpy(),
-                                     palette),
-                pixel=pixel)
-            if is_isa:
-                layer_input = recorder.inputs[name][n:n + 1]
-                attention = isa_attention(recorder.layers[name], layer_input,
-                                          grid.to_feature(pixel)).attention
-                measured.append(cue_attention(attention[0], cues))
-                row['map'] = grid.to_image(attention)
-            elif len(rows) < PICTURE_ROWS:
-                row['nodes'] = grid.to_image(recorder.sr_node_maps(name)[n])
-                row['pca'] = [
-                    grid.to_image(m[n]) for m in recorder.feature_pca(name)
-                ]
-            if len(rows) < PICTURE_ROWS:
-                rows.append(row)
-    if is_isa:
-        plot_attention(
-            osp.join(out_dir, 'attention.png'),
-            [(r['image'], r['prediction'], r['pixel'], r['map'])
-             for r in rows], name)
-        on_cues, area = np.mean(measured, axis=0)
-        return dict(
-            layer=name,
-            pictures=['attention.png'],
-            images=len(measured),
-            attention_on_cues=float(on_cues),
-            cue_area=float(area),
-            ratio=float(on_cues / area))
-    first = rows[0]
-    plot_nodes(
-        osp.join(out_dir, 'nodes.png'), first['image'], first['nodes'], name)
-    plot_pca(
-        osp.join(out_dir, 'pca.png'), first['image'], first['prediction'],
-        *first['pca'], name)
-    return dict(layer=name, pictures=['nodes.png', 'pca.png'])
+            yield n, sample, image, prediction, grid, pixel
 
 
-def rendered(img_path: str, dataset) -> Tuple[np.ndarray, np.ndarray]:
-    """The test image re-rendered from its seed, and its cue mask; checked
-    equal to the file the model read."""
-    from PIL import Image
-    split = osp.basename(osp.dirname(img_path))
-    index = int(osp.splitext(osp.basename(img_path))[0])
+def cue_mask(sample, loader) -> np.ndarray:
+    """Where the dots of the test image are: re-rendered from its seed,
+    checked equal to the file the model read."""
+    dataset = loader.dataset
+    split = osp.basename(osp.dirname(sample.img_path))
+    index = int(osp.splitext(osp.basename(sample.img_path))[0])
     image, _, _, cues = render_sample(
         sample_rng(dataset.seed, split, index),
         dataset.image_size,
         with_cues=True)
-    if not np.array_equal(image, np.asarray(Image.open(img_path))):
-        raise RuntimeError(f'{img_path} is not the image its seed renders')
-    return image, cues
+    if not np.array_equal(image, np.asarray(Image.open(sample.img_path))):
+        raise RuntimeError(
+            f'{sample.img_path} is not the image its seed renders')
+    return cues
 
 
 def colourise(label, palette):
@@ -325,7 +325,6 @@ def plot_predictions(path, samples, results, palette, num_show):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from PIL import Image
 
     names = [r['name'] for r in results]
     rows = min(num_show, len(samples[0]))

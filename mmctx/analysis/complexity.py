@@ -2,7 +2,6 @@
 ``tools/analysis_tools/get_flops.py`` counts them (inference, no auxiliary
 head, one random image), with ``scaled_dot_product_attention`` counted too.
 """
-import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import torch
@@ -23,16 +22,10 @@ def load_segmentor_config(path: str,
         FileNotFoundError: no such file or shipped config.
         ValueError: the config builds no mmseg segmentor (a detector, say).
     """
-    from _mmctx_scope import PREFIX, shipped_config_path
+    from ..cli import load_config
     from ..deployment import check_segmentor_config
-    if path.startswith(PREFIX):
-        path = shipped_config_path(path[len(PREFIX):])
-    elif not osp.isfile(path):
-        raise FileNotFoundError(f'config: no such file {path!r}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    check_segmentor_config(cfg, path)
+    cfg = load_config(path, cfg_options)
+    check_segmentor_config(cfg, cfg.filename)
     return cfg
 
 

@@ -67,8 +67,7 @@ def isa_attention(layer: ISALayer,
     y, x_ = _check_pixel(pixel, height, width)
     with torch.no_grad():
         weights, layout = attention.step_attention(x)
-    grid_w = layout.gw * layout.dw
-    position = (layout.top + y) * grid_w + layout.left + x_
+    position = (layout.top + y) * layout.padded_size[1] + layout.left + x_
     (first_step, first), (second_step, second) = weights
     first_groups = _Membership(layout, first_step, x.device)
     second_groups = _Membership(layout, second_step, x.device)
@@ -97,7 +96,7 @@ class _Membership:
     group and member index of each position."""
 
     def __init__(self, layout, step: str, device: torch.device):
-        grid = layout.gh * layout.dh, layout.gw * layout.dw
+        grid = layout.padded_size
         ids = torch.arange(grid[0] * grid[1], device=device).view(1, 1, *grid)
         self.members = layout.to_groups(ids, step)[0, :, :, 0]  # (G, L)
         groups, size = self.members.shape
@@ -115,7 +114,7 @@ class _Membership:
 def _scatter(positions: Tensor, values: Tensor, layout) -> Tensor:
     """Sum ``values`` (N, *positions.shape) into an (N, H', W') map of the
     padded grid at ``positions``."""
-    grid = layout.gh * layout.dh, layout.gw * layout.dw
+    grid = layout.padded_size
     n = values.size(0)
     out = values.new_zeros(n, grid[0] * grid[1])
     out.index_add_(1, positions.flatten(), values.reshape(n, -1))

@@ -1,4 +1,4 @@
-"""The pictures of ``tools/analysis_tools/visualize_context.py``: the maps
+"""The pictures of ``tools/visualize_context.py``: the maps
 of one image's SR or ISA layer drawn over the image as the papers draw them
 (an overlay with a colour bar, a marker on the chosen pixel), beside the
 model's prediction."""
@@ -24,10 +24,9 @@ def check_context_layer(model, layer: Optional[str], source: str) -> str:
     """
     available = list(context_layers(model))
     if not available:
+        from mmseg.models.decode_heads import ISAHead
         hint = ''
-        head = getattr(model, 'decode_head', None)
-        if type(head).__name__ == 'ISAHead' and not type(
-                head).__module__.startswith('mmctx'):
+        if isinstance(getattr(model, 'decode_head', None), ISAHead):
             hint = (" (mmseg's own ISAHead: convert its checkpoint with "
                     "tools/convert_mmseg_isanet.py and set type='mmctx."
                     "ISAHead', value_bias=True, mask_padding=False)")
@@ -244,16 +243,8 @@ def build_model(config: str,
     ``init_detector``, for ``default_scope='mmdet'``) from a config file or
     ``mmctx::<path>``. A segmentor tests in ``'whole'`` mode, so that the
     attention covers the whole image rather than one sliding window."""
-    from mmengine.config import Config
-
-    from _mmctx_scope import PREFIX, shipped_config_path
-    if config.startswith(PREFIX):
-        config = shipped_config_path(config[len(PREFIX):])
-    elif not osp.isfile(config):
-        raise FileNotFoundError(f'config: no such file {config!r}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    from ..cli import load_config
+    cfg = load_config(config, cfg_options)
     if cfg.get('default_scope') == 'mmdet':
         from mmdet.apis import init_detector
         return init_detector(cfg, checkpoint, device=device)

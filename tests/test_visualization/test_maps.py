@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mmctx.deployment import randomise_
 from mmctx.models.layers import InterlacedSparseAttention, ISABlock, SRBlock
 from mmctx.visualization import (PCAProjection, feature_pca, isa_attention,
                                  sr_node_maps)
@@ -14,18 +15,9 @@ pytestmark = pytest.mark.smoke
 
 
 def randomise(module, seed=0):
-    """Random weights and BN statistics, nothing at its initial value."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for param in module.parameters():
-            fan_in = param[0].numel() if param.dim() > 1 else 4
-            param.copy_(torch.randn(param.shape, generator=gen) / fan_in**0.5)
-        for name, buf in module.named_buffers():
-            if name.endswith('running_mean'):
-                buf.copy_(torch.randn(buf.shape, generator=gen) * 0.1)
-            elif name.endswith('running_var'):
-                buf.copy_(torch.rand(buf.shape, generator=gen) + 0.5)
-    return module.double().eval()
+    """Random weights and norm statistics, nothing at its initial value;
+    float64, eval mode."""
+    return randomise_(module, seed).double().eval()
 
 
 def same_group(grid, down_factor, step):

@@ -239,7 +239,9 @@ class _GroupLayout:
             self.dh, self.dw = _clip(self.dh, height), _clip(self.dw, width)
         self.gh = (height + self.dh - 1) // self.dh
         self.gw = (width + self.dw - 1) // self.dw
-        pad_h, pad_w = self.gh * self.dh - height, self.gw * self.dw - width
+        self.padded_size = (self.gh * self.dh, self.gw * self.dw)
+        pad_h = self.padded_size[0] - height
+        pad_w = self.padded_size[1] - width
         self.top, self.left = pad_h // 2, pad_w // 2
         self.padding = (self.left, pad_w - self.left, self.top,
                         pad_h - self.top)  # F.pad order: W then H
@@ -276,14 +278,14 @@ class _GroupLayout:
         else:
             x = x.view(n, self.gh, self.gw, self.dh, self.dw, c)
             x = x.permute(0, 5, 1, 3, 2, 4)
-        return x.reshape(n, c, self.gh * self.dh, self.gw * self.dw)
+        return x.reshape(n, c, *self.padded_size)
 
     def key_mask(self, step: str, device: torch.device) -> Tensor:
         """Bool (1, G, 1, L): True at real positions; broadcasts over batch
         and queries (never materialised at (N, G, L, L)). 4-D, as the fused
         CPU kernel of SDPA takes no 3-D mask."""
-        rows = torch.arange(self.gh * self.dh, device=device)
-        cols = torch.arange(self.gw * self.dw, device=device)
+        rows = torch.arange(self.padded_size[0], device=device)
+        cols = torch.arange(self.padded_size[1], device=device)
         real_rows = (rows >= self.top) & (rows < self.top + self.height)
         real_cols = (cols >= self.left) & (cols < self.left + self.width)
         real = real_rows[:, None] & real_cols[None, :]
@@ -393,16 +395,17 @@ class InterlacedSparseAttention(nn.Module):
         """
         weights = []
         self._attend_steps(x, weights)
-        layout = _GroupLayout(
+        return list(zip(self.steps, weights)), self._layout(x)
+
+    def _layout(self, x: Tensor) -> '_GroupLayout':
+        return _GroupLayout(
             *x.shape[-2:], self.down_factor, clip=self.mask_padding)
-        return list(zip(self.steps, weights)), layout
 
     def _attend_steps(self, x: Tensor, weights: Optional[list] = None):
         """The forward; with a list ``weights``, the explicit attention of
         each step, whose weights are appended to it."""
         check_input(x, self.in_channels, type(self).__name__)
-        layout = _GroupLayout(
-            *x.shape[-2:], self.down_factor, clip=self.mask_padding)
+        layout = self._layout(x)
         key_mask = None
         if not self.mask_padding:
             x = layout.pad(x)
