@@ -12,6 +12,7 @@ from torch import Tensor
 from ..models.decode_heads import ISAHead, SRHead
 from ..models.layers import (InterlacedSparseAttention, ISABlock, ISAModule,
                              SRBlock)
+from ..models.layers._residual import check_input
 
 ISALayer = Union[InterlacedSparseAttention, ISABlock, ISAModule, ISAHead]
 SRLayer = Union[SRBlock, SRHead]
@@ -195,7 +196,8 @@ def _resolve_sr(block, x):
     if not isinstance(block, SRBlock):
         raise TypeError('block must be an SRBlock or mmctx.SRHead, got '
                         f'{type(block).__name__}')
-    return block, _check_map(x, 'x')
+    check_input(x, block.in_channels, 'SRBlock')
+    return block, x
 
 
 class PCAProjection:

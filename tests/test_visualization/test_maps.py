@@ -155,6 +155,21 @@ def test_isa_attention_names_a_bad_pixel(pixel, message):
         isa_attention(layer, torch.randn(1, 4, 5, 5), pixel)
 
 
+def test_maps_name_an_input_of_the_wrong_width():
+    with pytest.raises(
+            ValueError,
+            match=r'SRBlock expects input of shape '
+            r'\(N, in_channels=8, H, W\), got \(1, 6, 4, 4\)'):
+        sr_node_maps(SRBlock(8, num_nodes=2), torch.randn(1, 6, 4, 4))
+    with pytest.raises(
+            ValueError,
+            match='InterlacedSparseAttention expects '
+            r'input of shape \(N, in_channels=4'):
+        isa_attention(
+            InterlacedSparseAttention(4, 2).eval(), torch.randn(1, 6, 4, 4),
+            (0, 0))
+
+
 def test_isa_attention_refuses_another_layer():
     with pytest.raises(TypeError, match='got SRBlock'):
         isa_attention(SRBlock(8, num_nodes=2), torch.randn(1, 8, 4, 4), (0, 0))
