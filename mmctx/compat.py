@@ -190,7 +190,8 @@ def _patch_cpu_amp() -> bool:
     Why: it asserts CUDA, NPU, MLU or MUSA. Without one it trains in
     bfloat16 autocast on the CPU (mmengine's CPU ``autocast`` takes only
     bfloat16), with no loss scaling (bfloat16 has float32's range); float16
-    on the CPU is refused, naming ``dtype``.
+    on the CPU is refused, naming ``dtype``. A CPU without bf16 instructions
+    gets a warning, once (:mod:`mmctx.engine.cpu_bf16`).
 
     Applies: when no accelerator is available, at construction. Can go:
     when mmengine's ``AmpOptimWrapper`` supports the CPU (not in 0.10.7).
@@ -214,6 +215,8 @@ def _patch_cpu_amp() -> bool:
             self._scale_update_param = None
             self.loss_scaler = _disabled_grad_scaler()
             self.cast_dtype = torch.bfloat16
+            from mmctx.engine.cpu_bf16 import warn_if_slow_bf16
+            warn_if_slow_bf16()
 
         return __init__
 

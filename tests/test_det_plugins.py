@@ -146,3 +146,47 @@ def test_plugin_batchnorm_stays_frozen_under_norm_eval():
         assert torch.equal(norm.running_mean,
                            torch.zeros_like(norm.running_mean))
         assert torch.equal(norm.running_var, torch.ones_like(norm.running_var))
+
+
+@pytest.mark.parametrize('config', CONFIGS[:2])
+def test_a_with_cp_backbone_checkpoints_its_plugins(config):
+    """mmdet's bottlenecks run their plugins inside their checkpoint: a
+    backbone with ``with_cp=True`` keeps nothing of a stage-4 plugin for the
+    backward, with the gradients it has without checkpointing."""
+    from mmctx.deployment import randomise_
+    plain = randomise_(build_backbone(config, zero_init=False)).double()
+    checkpointed = build_backbone(config, zero_init=False).double()
+    checkpointed.load_state_dict(plain.state_dict())
+    for module in checkpointed.modules():
+        if hasattr(module, 'with_cp') and \
+                type(module).__name__ not in PLUGIN_TYPES:
+            module.with_cp = True  # what the config's with_cp=True sets
+    torch.manual_seed(0)
+    images = torch.randn(1, 3, 128, 128, dtype=torch.float64)
+    grads = []
+    for backbone in (plain, checkpointed):
+        backbone.train()
+        backbone.zero_grad()
+        sum(out.pow(2).mean() for out in backbone(images)).backward()
+        grads.append(
+            {n: p.grad
+             for n, p in plugin_parameters(backbone).items()})
+    assert grads[0].keys() == grads[1].keys()
+    for name, grad in grads[0].items():
+        assert grad.abs().sum() > 0, name
+        torch.testing.assert_close(grads[1][name], grad, rtol=0, atol=0)
+
+    block = checkpointed.layer4[-1]
+    x = torch.randn(
+        1,
+        block.conv1.in_channels,
+        2,
+        2,
+        dtype=torch.float64,
+        requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(
+            lambda t: saved.append(t) or t, lambda t: t):
+        block(x)
+    # the checkpoint's input and the ReLU's output after it
+    assert sum(t.numel() for t in saved) <= 2 * x.numel()

@@ -92,6 +92,21 @@ def test_fp16_on_the_cpu_is_refused_by_name():
             optimizer=torch.optim.SGD([torch.zeros(1)], lr=0.1))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU path')
+def test_amp_on_a_cpu_without_bf16_instructions_warns_once(monkeypatch):
+    from mmctx.engine import cpu_bf16
+    monkeypatch.setattr(cpu_bf16, 'slow_bf16_message', lambda: 'slow bf16')
+    cpu_bf16.warn_if_slow_bf16.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match='slow bf16') as record:
+            for _ in range(2):
+                AmpOptimWrapper(
+                    optimizer=torch.optim.SGD([torch.zeros(1)], lr=0.1))
+        assert sum('slow bf16' in str(w.message) for w in record) == 1
+    finally:
+        cpu_bf16.warn_if_slow_bf16.cache_clear()
+
+
 def test_mim_train_amp(repo_root, data_root, tmp_path):
     """``mim train mmseg CONFIG --amp`` on the CPU: bf16, finite losses."""
     mim = osp.join(osp.dirname(sys.executable), 'mim')

@@ -13,6 +13,7 @@ same run, and the papers' figures beside ours::
     python tools/benchmark.py scaling --plot docs/scaling.png
     python tools/benchmark.py isa-fig1 --quick --input 64 32 32 --json r.json
     python tools/benchmark.py isa-fig1 --mode train --dtype fp32 bf16
+    python tools/benchmark.py isa-fig1 --quick --mode train --with-cp
 
 The presets are :mod:`mmctx.analysis.benchmark`'s, the modules
 :mod:`mmctx.analysis.peers`', how each figure is taken
@@ -33,6 +34,7 @@ from mmctx.analysis import (METHODS, PRESETS, format_report, input_shapes,
                             run, select_rows)
 from mmctx.analysis.papers import SR_TABLE5
 from mmctx.cli import non_negative_int, positive_int, writable_file
+from mmctx.engine.cpu_bf16 import warn_if_slow_bf16
 
 
 def parse_args(argv=None):
@@ -73,6 +75,12 @@ def parse_args(argv=None):
         choices=('fp32', 'bf16'),
         default=['fp32'],
         help='fp32 and/or bf16 autocast, measured in one run (default fp32)')
+    parser.add_argument(
+        '--with-cp',
+        action='store_true',
+        help='--mode train: measure each row that has a with_cp option once '
+        'more with activation checkpointing (rows marked "(with_cp)", JSON '
+        '"with_cp": true)')
     parser.add_argument('--warmup', type=non_negative_int, help='untimed runs')
     parser.add_argument(
         '--repeats', type=positive_int, help='timed runs (median)')
@@ -92,6 +100,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.plot and args.preset != 'scaling':
         parser.error('--plot is for the scaling preset')
+    if args.with_cp and args.mode != 'train':
+        parser.error('--with-cp is for --mode train (checkpointing changes '
+                     'nothing in inference)')
     try:
         args.rows = select_rows(PRESETS[args.preset], args.quick, args.methods)
     except ValueError as error:
@@ -116,6 +127,8 @@ def main(argv=None):
         f'median of {repeats}',
         flush=True)
     dtypes = list(dict.fromkeys(args.dtype))
+    if 'bf16' in dtypes and device.type == 'cpu':
+        warn_if_slow_bf16()
     start = time.perf_counter()
     results, roofline = run(
         preset,
@@ -127,7 +140,8 @@ def main(argv=None):
         args.mode,
         dtypes,
         quick_roofline=args.quick,
-        progress=not args.no_progress)
+        progress=not args.no_progress,
+        with_cp=args.with_cp)
     print('\n' + format_report(results, preset, roofline, dtypes, device.type,
                                time.perf_counter() - start))
     doc = report_dict(args.preset, results, machine)

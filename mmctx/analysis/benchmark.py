@@ -28,7 +28,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from .measure import Roofline, measure_module, time_matmul
+from .measure import Roofline, measure_module, set_with_cp, time_matmul
 from .papers import (SR_TABLE4_WHOLE_HEADS, SR_TABLE5, TABLE5_CONFIGS,
                      TABLE5_REFERENCE)
 from .peers import HEAD_CHANNELS, METHODS, Method, Stem
@@ -177,9 +177,11 @@ def run_size(preset: Preset,
              repeats: int,
              progress: Progress,
              mode: str = 'inference',
-             dtypes: Sequence[str] = ('fp32', )):
+             dtypes: Sequence[str] = ('fp32', ),
+             with_cp: bool = False):
     """Every method of ``names`` at one input shape, in this process, once
-    per dtype.
+    per dtype; with ``with_cp`` once more with it for each method that has
+    the option (:func:`set_with_cp`).
 
     Returns:
         dict: ``input``, ``mode``, ``rows`` (:func:`measure_module`'s) and
@@ -202,10 +204,14 @@ def run_size(preset: Preset,
                 dict(method=name, reason=f'unavailable: {err!r:.120}'))
             progress.step(f'{name}: unavailable', STEPS_PER_ROW * len(dtypes))
             continue
+        checkpointing = (False,
+                         True) if with_cp and set_with_cp(module, False) else (
+                             False, )
         for dtype in dtypes:
-            rows.append(
-                measure_module(module, x, name, warmup, repeats, mode, dtype,
-                               progress.step))
+            for cp in checkpointing:
+                rows.append(
+                    measure_module(module, x, name, warmup, repeats, mode,
+                                   dtype, progress.step, cp))
         del module
         gc.collect()
     return dict(input=list(shape), mode=mode, rows=rows, skipped=skipped)
@@ -261,9 +267,11 @@ def run(preset: Preset,
         mode: str = 'inference',
         dtypes: Sequence[str] = ('fp32', ),
         quick_roofline: bool = False,
-        progress: bool = True) -> Tuple[List[Dict], Roofline]:
-    """Every row of ``names`` at every shape, once per dtype, and the
-    device's matmul roofline, in this process.
+        progress: bool = True,
+        with_cp: bool = False) -> Tuple[List[Dict], Roofline]:
+    """Every row of ``names`` at every shape, once per dtype (and with
+    ``with_cp`` once more with activation checkpointing where a module has
+    it), and the device's matmul roofline, in this process.
 
     Returns:
         tuple: one :func:`run_size` result per shape, and the roofline.
@@ -275,7 +283,7 @@ def run(preset: Preset,
                            3 if quick_roofline else 5)
     results = [
         run_size(preset, names, shape, device, warmup, repeats, bar, mode,
-                 dtypes) for shape in shapes
+                 dtypes, with_cp) for shape in shapes
     ]
     bar.close()
     return results, roofline

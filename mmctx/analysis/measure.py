@@ -180,6 +180,18 @@ def time_matmul(device: torch.device, n: int, repeats: int) -> Roofline:
         return Roofline(n, median_ms(lambda: a @ b, device, 1, repeats))
 
 
+def set_with_cp(module: nn.Module, enabled: bool) -> bool:
+    """Set ``with_cp`` (activation checkpointing) on every submodule that
+    has the option: mmctx's blocks, attention and heads' modules, mmcv's
+    and mmdet's bottlenecks. Returns whether any has it."""
+    found = False
+    for submodule in module.modules():
+        if hasattr(submodule, 'with_cp'):
+            submodule.with_cp = enabled
+            found = True
+    return found
+
+
 def measure_module(module: nn.Module,
                    x: torch.Tensor,
                    name: str,
@@ -187,7 +199,8 @@ def measure_module(module: nn.Module,
                    repeats: int = 5,
                    mode: str = 'inference',
                    dtype: str = 'fp32',
-                   on_step: Optional[Callable[[str], None]] = None) -> Dict:
+                   on_step: Optional[Callable[[str], None]] = None,
+                   with_cp: bool = False) -> Dict:
     """One benchmark row of ``module`` at input ``x``.
 
     Args:
@@ -200,25 +213,32 @@ def measure_module(module: nn.Module,
         mode (str), dtype (str): see :func:`make_step`.
         on_step (callable, optional): told ``'<name> <mode> <dtype>: flops'``
             (then ``memory``, ``latency``) before each measurement.
+        with_cp (bool): measure with ``with_cp`` set on every submodule
+            that has it (:func:`set_with_cp`), False on all of them
+            otherwise.
 
     Returns:
-        dict: ``method, mode, dtype, params, flops`` (forward MACs),
-        ``peak_mem_mb, latency_ms``.
+        dict: ``method, mode, dtype, with_cp, params, flops`` (forward
+        MACs), ``peak_mem_mb, latency_ms``.
     """
     tell = on_step or (lambda text: None)
     module = module.to(x.device).eval()
-    tell(f'{name} {mode} {dtype}: flops')
+    if not set_with_cp(module, with_cp) and with_cp:
+        raise ValueError(f'{name} has no with_cp option')
+    label = f'{name} (with_cp)' if with_cp else name
+    tell(f'{label} {mode} {dtype}: flops')
     flops = count_flops(module, x)
     step = make_step(module, x, mode, dtype)
-    tell(f'{name} {mode} {dtype}: memory')
+    tell(f'{label} {mode} {dtype}: memory')
     peak = peak_memory_mb(step, x.device)
-    tell(f'{name} {mode} {dtype}: latency')
+    tell(f'{label} {mode} {dtype}: latency')
     latency = median_ms(step, x.device, warmup, repeats)
     module.eval()
     return dict(
         method=name,
         mode=mode,
         dtype=dtype,
+        with_cp=with_cp,
         params=int(count_params(module)),
         flops=int(flops),
         peak_mem_mb=round(float(peak), 3),

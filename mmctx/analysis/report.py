@@ -25,7 +25,9 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
     DF-Seg-v2 for ``sr-table5``), and the paper's figures beside them."""
     rows = result['rows']
     ref_name = reference_row(preset)
-    ref = next((r for r in rows if r['method'] == ref_name), None)
+    ref = next(
+        (r for r in rows if r['method'] == ref_name and not r.get('with_cp')),
+        None)
     base = next((r for r in rows if r['method'] in ('2x3x3', '3x3')), None)
     training = result.get('mode') == 'train'
     head = [
@@ -49,7 +51,7 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
     for row in rows:
         achieved = 2 * row['flops'] / (row['latency_ms'] * 1e-3) / 1e9
         cells = [
-            row['method'], f"{row['params'] / 1e6:.3f}",
+            row_label(row), f"{row['params'] / 1e6:.3f}",
             f"{row['flops'] / 1e9:.2f}", f"{row['peak_mem_mb']:.1f}",
             f"{row['latency_ms']:.1f}",
             '-' if training else f'{100 * achieved / roofline.gflops:.0f}%'
@@ -67,20 +69,27 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
     return '\n'.join(lines)
 
 
+def row_label(row: Dict) -> str:
+    """The row's method, marked when it ran with activation checkpointing.
+    """
+    return f"{row['method']} (with_cp)" if row.get('with_cp') else \
+        row['method']
+
+
 def dtype_table(result: Dict, dtypes: Sequence[str]) -> str:
     """Each method's latency and peak memory in every dtype against fp32,
     from the same run."""
-    by_key = {(r['method'], r['dtype']): r for r in result['rows']}
+    by_key = {(row_label(r), r['dtype']): r for r in result['rows']}
     others = [d for d in dtypes if d != 'fp32']
     head = ['method'] + [
         f'{key} {d} / fp32' for d in others for key in ('latency', 'mem')
     ]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for method in dict.fromkeys(r['method'] for r in result['rows']):
-        fp32 = by_key.get((method, 'fp32'))
-        cells = [method]
+    for label in dict.fromkeys(row_label(r) for r in result['rows']):
+        fp32 = by_key.get((label, 'fp32'))
+        cells = [label]
         for d in others:
-            row = by_key.get((method, d))
+            row = by_key.get((label, d))
             for key in ('latency_ms', 'peak_mem_mb'):
                 cells.append(
                     _fmt(ratio(row, fp32, key) if row else None, '.2f'))
@@ -162,7 +171,8 @@ def report_dict(preset_name: str, results: List[Dict], device: str) -> Dict:
 
         {"preset": str, "input": [C, H, W], "device": str,
          "rows": [{"method": str, "mode": "inference" | "train",
-                   "dtype": "fp32" | "bf16", "params": int,
+                   "dtype": "fp32" | "bf16", "with_cp": bool,
+                   "params": int,
                    "flops": int (forward MACs), "peak_mem_mb": float,
                    "latency_ms": float}]}
 
@@ -192,11 +202,13 @@ def plot_scaling(results: List[Dict], path: str, machine: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     names = []
     for res in results:
-        names += [r['method'] for r in res['rows'] if r['method'] not in names]
+        names += [
+            row_label(r) for r in res['rows'] if row_label(r) not in names
+        ]
     for ax, (key, label, scale) in zip(axes, keys):
         for name in names:
             pts = [(res['input'][1], r[key] / scale) for res in results
-                   for r in res['rows'] if r['method'] == name]
+                   for r in res['rows'] if row_label(r) == name]
             if pts:
                 ax.plot(*zip(*pts), marker='o', label=name)
         ax.set_xlabel('feature size H = W')

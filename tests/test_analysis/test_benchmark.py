@@ -17,6 +17,7 @@ ROW_TYPES = dict(
     method=str,
     mode=str,
     dtype=str,
+    with_cp=bool,
     params=int,
     flops=int,
     peak_mem_mb=float,
@@ -261,6 +262,27 @@ def test_train_mode_in_two_dtypes(run_tool, capsys, tmp_path):
         train['ISA', 'bf16']['latency_ms'] /
         train['ISA', 'fp32']['latency_ms'],
         abs=0.006)
+
+
+def test_with_cp_rows(run_tool, capsys, tmp_path):
+    """``--with-cp``: each row with the option once more with it, marked in
+    the table and the JSON, its ratio against NL without it; refused
+    outside training."""
+    doc, printed = benchmark_json(run_tool, capsys, tmp_path / 'cp.json',
+                                  'isa-fig1', '--quick', '--input', C, H, W,
+                                  '--mode', 'train', '--with-cp', '--methods',
+                                  'ISA', 'SR-GAP')
+    rows = {(r['method'], r['with_cp']): r for r in doc['rows']}
+    assert set(rows) == {('NL', False), ('ISA', False), ('ISA', True),
+                         ('SR-GAP', False), ('SR-GAP', True)}
+    table = _table_rows(printed)
+    assert float(table['ISA (with_cp)']['mem / NL']) == pytest.approx(
+        rows['ISA', True]['peak_mem_mb'] / rows['NL', False]['peak_mem_mb'],
+        abs=0.001)
+    # one step's attention at a time: less memory, a second forward
+    assert rows['ISA', True]['peak_mem_mb'] < rows['ISA', False]['peak_mem_mb']
+    assert run_tool('benchmark', 'isa-fig1', '--with-cp') == 2
+    assert '--with-cp is for --mode train' in capsys.readouterr().err
 
 
 def test_train_step_reaches_parameters_and_input():

@@ -64,6 +64,11 @@ class ISAHead(BaseDecodeHead):
         value_bias (bool): Bias in the value convs. Default: False.
         fusion (str): ``'concat'`` (paper, openseg, mmseg) or
             ``'residual'`` (``x + fuse(context)``). Default: 'concat'.
+        with_cp (bool): Activation checkpointing of the ISA module (mmcv's
+            ``with_cp``): each attention step and the fusion keep only their
+            inputs for the backward, which runs them again. Values,
+            gradients and BatchNorm running statistics are those without
+            it. Default: False.
         **kwargs: :class:`mmseg.models.decode_heads.BaseDecodeHead`
             arguments (``in_channels``, ``channels``, ``num_classes``,
             ``dropout_ratio`` (before ``conv_seg``; openseg's 0.05),
@@ -79,6 +84,7 @@ class ISAHead(BaseDecodeHead):
                  fused_attn: bool = True,
                  value_bias: bool = False,
                  fusion: str = 'concat',
+                 with_cp: bool = False,
                  **kwargs):
         check_decode_head_args(kwargs)
         check_positive_int(isa_channels, 'isa_channels')
@@ -109,7 +115,8 @@ class ISAHead(BaseDecodeHead):
             dropout_ratio=0,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+            with_cp=with_cp)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args,
                               **kwargs):

@@ -28,7 +28,8 @@ class SRHead(FCNHead):
             ``num_nodes``, ``squeeze``, ``reasoning``, ``node_order``,
             ``ghp_scale``, ``ghp_projections``, ``zero_init``,
             ``norm_cfg`` (after the block's ``W_R``), ``act_cfg`` (the
-            reasoning's), ``init_cfg``. Default: None, the block's defaults,
+            reasoning's), ``init_cfg``, ``with_cp`` (activation
+            checkpointing of the block). Default: None, the block's defaults,
             which are the paper's (ratio 2, 16 nodes, GHP, GCN).
         **kwargs: :class:`mmseg.models.decode_heads.FCNHead` arguments
             (``in_channels``, ``channels``, ``num_classes``,

@@ -48,6 +48,7 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
 from mmctx.registry import MODELS, PLUGIN_MODELS
+from ._checkpoint import checkpointed
 from ._checks import (check_bool, check_choice, check_positive_int,
                       check_ratio, is_int)
 from ._residual import ResidualContextBlock, check_input
@@ -337,6 +338,13 @@ class InterlacedSparseAttention(nn.Module):
             Default: ``dict(type='BN')``.
         act_cfg (dict, optional): Config of activations.
             Default: ``dict(type='ReLU')``.
+        with_cp (bool): Activation checkpointing (mmcv's ``with_cp``): in
+            training each step keeps only its input for the backward, which
+            runs the step again, so the attention maps, permuted copies and
+            projections of only one step are held at a time. Values,
+            gradients and BatchNorm running statistics are those without
+            it (see ``checkpointed`` in ``layers/_checkpoint.py``).
+            Default: False.
     """
 
     def __init__(self,
@@ -351,9 +359,11 @@ class InterlacedSparseAttention(nn.Module):
                  value_bias: bool = False,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = dict(type='BN'),
-                 act_cfg: Optional[dict] = dict(type='ReLU')):
+                 act_cfg: Optional[dict] = dict(type='ReLU'),
+                 with_cp: bool = False):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, 'in_channels')
+        self.with_cp = check_bool(with_cp, 'with_cp')
         value_channels = in_channels if value_channels is None \
             else value_channels
         self.out_channels = in_channels if out_channels is None \
@@ -414,25 +424,44 @@ class InterlacedSparseAttention(nn.Module):
         pad_maps = self.mask_padding  # the first step projects real positions
         for step in self.steps:
             unit = self.long_range if step == 'long' else self.short_range
-            # Each map is permuted into groups as soon as it is computed, and
-            # the step input is freed before the widest copy (value): at most
-            # one map exists in both layouts.
-            to_groups = partial(layout.to_groups, step=step, pad=pad_maps)
-            query = to_groups(unit.query_project(x))
-            key = to_groups(unit.key_project(x))
-            value = unit.value_project(x)
-            del x
-            value = to_groups(value)
-            if weights is None:
-                x = unit.attend(query, key, value, key_mask)
+            run_step = partial(self._step, unit, step, layout, key_mask,
+                               pad_maps, weights)
+            if self.with_cp and weights is None:
+                # run bound now: the backward recomputes after the loop
+                x = checkpointed(unit, lambda t, run=run_step: run([t]), x)
             else:
-                weights.append(unit.attention_weights(query, key, key_mask))
-                x = torch.matmul(weights[-1], value)
-            del query, key, value
-            x = layout.from_groups(x, step)  # rebound: frees the groups
-            x = unit.out_project(x)
+                held = [x]
+                del x  # so that the step can free its input
+                x = run_step(held)
             key_mask = None  # padded positions now hold real information
             pad_maps = False
+        return layout.crop(x)
+
+    @staticmethod
+    def _step(unit: SelfAttentionUnit, step: str, layout: _GroupLayout,
+              key_mask: Optional[Tensor], pad_maps: bool,
+              weights: Optional[list], held: list) -> Tensor:
+        """One step of :meth:`_attend_steps`: ``unit`` attending within the
+        ``step`` groups of ``layout``, on the map it takes out of ``held``.
+        """
+        x = held.pop()
+        # Each map is permuted into groups as soon as it is computed, and the
+        # step input is freed before the widest copy (value): at most one map
+        # exists in both layouts.
+        to_groups = partial(layout.to_groups, step=step, pad=pad_maps)
+        query = to_groups(unit.query_project(x))
+        key = to_groups(unit.key_project(x))
+        value = unit.value_project(x)
+        del x
+        value = to_groups(value)
+        if weights is None:
+            x = unit.attend(query, key, value, key_mask)
+        else:
+            weights.append(unit.attention_weights(query, key, key_mask))
+            x = torch.matmul(weights[-1], value)
+        del query, key, value
+        x = layout.from_groups(x, step)  # rebound: frees the groups
+        return unit.out_project(x)
         return layout.crop(x)
 
 
@@ -474,6 +503,11 @@ class ISAModule(nn.Module):
             Default: ``dict(type='BN')``.
         act_cfg (dict, optional): Config of activations.
             Default: ``dict(type='ReLU')``.
+        with_cp (bool): Activation checkpointing (mmcv's ``with_cp``): each
+            attention step (see :class:`InterlacedSparseAttention`) and the
+            fusion keep only their inputs for the backward, which runs them
+            again; the same values, gradients, dropout masks and BatchNorm
+            running statistics as without it. Default: False.
     """
 
     def __init__(self,
@@ -490,11 +524,13 @@ class ISAModule(nn.Module):
                  value_channels: Optional[int] = None,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = dict(type='BN'),
-                 act_cfg: Optional[dict] = dict(type='ReLU')):
+                 act_cfg: Optional[dict] = dict(type='ReLU'),
+                 with_cp: bool = False):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, 'in_channels')
         self.out_channels = check_positive_int(out_channels, 'out_channels')
         self.fusion = check_choice(fusion, 'fusion', FUSIONS)
+        self.with_cp = check_bool(with_cp, 'with_cp')
         self.down_factors = as_down_factors(down_factors)
         if fusion == 'residual' and out_channels != in_channels:
             raise ValueError(
@@ -515,6 +551,7 @@ class ISAModule(nn.Module):
                 fused_attn=fused_attn,
                 value_bias=value_bias,
                 act_cfg=act_cfg,
+                with_cp=with_cp,
                 **layer_cfgs) for d in self.down_factors
         ])
         context_channels = out_channels * len(self.down_factors)
@@ -538,6 +575,11 @@ class ISAModule(nn.Module):
         """(N, in_channels, H, W) -> (N, out_channels, H, W)."""
         check_input(x, self.in_channels, type(self).__name__)
         contexts = [stage(x) for stage in self.stages]
+        if self.with_cp:
+            return checkpointed(self, self._fuse, x, *contexts)
+        return self._fuse(x, *contexts)
+
+    def _fuse(self, x: Tensor, *contexts: Tensor) -> Tensor:
         if self.fusion == 'concat':
             return self._dropout(self.fuse(torch.cat([x, *contexts], dim=1)))
         context = contexts[0] if len(contexts) == 1 else torch.cat(
@@ -592,6 +634,10 @@ class ISABlock(ResidualContextBlock):
             as the identity. Default: True.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Default: None.
+        with_cp (bool): Activation checkpointing (mmcv's ``with_cp``, as a
+            ResNet with ``with_cp=True`` has in its bottlenecks): each
+            attention step keeps only its input for the backward (see
+            :class:`InterlacedSparseAttention`). Default: False.
     """
 
     _abbr_ = 'isa_block'
@@ -608,7 +654,8 @@ class ISABlock(ResidualContextBlock):
                  norm_cfg: Optional[dict] = None,
                  act_cfg: Optional[dict] = dict(type='ReLU'),
                  zero_init: bool = True,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 with_cp: bool = False):
         super().__init__(in_channels, zero_init, init_cfg)
         self.reduction = check_positive_int(reduction, 'reduction')
         if reduction > in_channels:
@@ -628,7 +675,9 @@ class ISABlock(ResidualContextBlock):
             value_bias=value_bias,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+            act_cfg=act_cfg,
+            with_cp=with_cp)
+        self.with_cp = self.attention.with_cp
         self.conv_out = ConvModule(
             inter_channels,
             in_channels,

@@ -45,7 +45,8 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule, build_activation_layer
 
 from mmctx.registry import PLUGIN_MODELS
-from ._checks import check_choice, check_positive_int
+from ._checkpoint import checkpointed
+from ._checks import check_bool, check_choice, check_positive_int
 from ._residual import ResidualContextBlock
 
 SQUEEZE_MODES = ('gap', 'ghp')
@@ -260,6 +261,11 @@ class SRBlock(ResidualContextBlock):
             FC layer; None for linear reasoning. Default: dict(type='ReLU').
         init_cfg (dict | list[dict] | None): Initialisation config.
             Default: None.
+        with_cp (bool): Activation checkpointing (mmcv's ``with_cp``, as a
+            ResNet with ``with_cp=True`` has in its bottlenecks): in
+            training the branch keeps only its input for the backward,
+            which runs it again. Values, gradients and BatchNorm running
+            statistics are those without it. Default: False.
     """
 
     _abbr_ = 'sr_block'
@@ -277,7 +283,8 @@ class SRBlock(ResidualContextBlock):
                  conv_cfg: Optional[Dict] = None,
                  norm_cfg: Optional[Dict] = None,
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
-                 init_cfg: Optional[Union[Dict, list]] = None):
+                 init_cfg: Optional[Union[Dict, list]] = None,
+                 with_cp: bool = False):
         self.channels = reduced_channels(in_channels, ratio)
         check_num_nodes(num_nodes, self.channels)
         check_choice(squeeze, 'squeeze', SQUEEZE_MODES)
@@ -293,6 +300,7 @@ class SRBlock(ResidualContextBlock):
         self.reasoning_mode = reasoning
         self.node_order = node_order
         self.ghp_scale = ghp_scale
+        self.with_cp = check_bool(with_cp, 'with_cp')
 
         self.reduce = self._projection(conv_cfg)
         if squeeze == 'ghp':
@@ -356,6 +364,11 @@ class SRBlock(ResidualContextBlock):
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """The branch of paper Eq. 7: (N, C, H, W) -> (N, C, H, W); the
         block's ``forward`` adds ``x``."""
+        if self.with_cp:
+            return checkpointed(self, self._branch, x)
+        return self._branch(x)
+
+    def _branch(self, x: torch.Tensor) -> torch.Tensor:
         return self.out_proj(self.reasoned_feature(x))
 
     def extra_repr(self) -> str:
@@ -363,7 +376,8 @@ class SRBlock(ResidualContextBlock):
                 f'num_nodes={self.num_nodes}, squeeze={self.squeeze!r}, '
                 f'reasoning={self.reasoning_mode!r}, '
                 f'node_order={self.node_order!r}, '
-                f'ghp_scale={self.ghp_scale!r}, zero_init={self.zero_init}')
+                f'ghp_scale={self.ghp_scale!r}, zero_init={self.zero_init}, '
+                f'with_cp={self.with_cp}')
 
 
 def reduced_channels(in_channels: int,
