@@ -261,6 +261,46 @@ def test_padding_masked_in_training_mode_too():
     torch.testing.assert_close(isa(x), naive_isa(isa, x), atol=1e-4, rtol=0)
 
 
+def saved_activation_elements(module, x):
+    """Elements of the activation maps autograd keeps for the backward of
+    ``module(x)`` (each storage once; weights and norm statistics left
+    out)."""
+    params = {p.data_ptr() for p in module.parameters()}
+    seen = {}
+
+    def pack(tensor):
+        if tensor.dim() > 1 and tensor.data_ptr() not in params:
+            seen[tensor.data_ptr()] = tensor.numel()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        module(x)
+    return sum(seen.values())
+
+
+def test_training_keeps_one_copy_of_each_query_and_key():
+    """Per step: its input; per projection (query, key) the conv outputs and
+    activation of its first layer, its second conv's output (BatchNorm's
+    input) and one grouped activated copy, which both the activation and
+    the attention keep (an in-place ReLU keeps its output); the grouped
+    value; the attention weights; the output projection's input, BatchNorm
+    input and activation. The step input of the second step is the first
+    step's output, kept once."""
+    isa = InterlacedSparseAttention(
+        16,
+        4,
+        value_channels=8,
+        out_channels=8,
+        down_factor=(4, 4),
+        fused_attn=False).double().train()
+    x = torch.randn(1, 16, 16, 16, dtype=torch.float64, requires_grad=True)
+    positions = 16 * 16
+    key, value, out = 4, 8, 8
+    attention = 16 * 16 * 16  # 16 groups of 16 positions, both steps
+    step = (2 * 4 * key + 2 * value + 2 * out) * positions + attention
+    assert saved_activation_elements(isa, x) == 16 * positions + 2 * step
+
+
 def test_mask_padding_false_differs_from_masked():
     isa = build_isa(down_factor=(4, 4))
     x = torch.randn(1, 6, 13, 17)

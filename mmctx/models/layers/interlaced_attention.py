@@ -188,7 +188,10 @@ class SelfAttentionUnit(nn.Module):
                           key_mask: Optional[Tensor] = None) -> Tensor:
         """``softmax(scale * Q K^T)``, (..., L, L), each row summing to 1
         over the keys ``key_mask`` keeps (arguments as :meth:`attend`)."""
-        attn = torch.matmul(query * self.scale, key.transpose(-2, -1))
+        attn = torch.matmul(query, key.transpose(-2, -1))
+        # scaled in place: matmul keeps its inputs for the backward, and an
+        # unscaled query is the tensor the projection's activation keeps too
+        attn.mul_(self.scale)
         if key_mask is not None:
             # in place: matmul's backward needs its inputs, not its output
             attn.masked_fill_(~key_mask, float('-inf'))
@@ -210,6 +213,24 @@ def _clip(factor: int, size):
     if isinstance(size, Tensor):
         return torch.clamp(size, max=factor)
     return torch.sym_min(factor, size)
+
+
+def _project_to_groups(project: nn.Sequential, x: Tensor, to_groups,
+                       padded: bool) -> Tensor:
+    """``to_groups(project(x))`` for a query or key projection.
+
+    The last activation runs on the grouped copy, which is then the one
+    tensor that both the activation and the attention keep for the backward,
+    rather than the map and its copy.
+    Not when the grouping pads the map: the activation must see the real
+    positions only, so that padded queries stay zero whatever ``act_cfg``.
+    """
+    *layers, last = project
+    for layer in layers:
+        x = layer(x)
+    if padded or not last.with_activation:
+        return to_groups(last(x))
+    return last.activate(to_groups(last(x, activate=False)))
 
 
 class _GroupLayout:
@@ -449,8 +470,9 @@ class InterlacedSparseAttention(nn.Module):
         # step input is freed before the widest copy (value): at most one map
         # exists in both layouts.
         to_groups = partial(layout.to_groups, step=step, pad=pad_maps)
-        query = to_groups(unit.query_project(x))
-        key = to_groups(unit.key_project(x))
+        padded = pad_maps and layout.is_padded
+        query = _project_to_groups(unit.query_project, x, to_groups, padded)
+        key = _project_to_groups(unit.key_project, x, to_groups, padded)
         value = unit.value_project(x)
         del x
         value = to_groups(value)
@@ -462,7 +484,6 @@ class InterlacedSparseAttention(nn.Module):
         del query, key, value
         x = layout.from_groups(x, step)  # rebound: frees the groups
         return unit.out_project(x)
-        return layout.crop(x)
 
 
 class ISAModule(nn.Module):
