@@ -426,6 +426,24 @@ def test_fp16_mean_stays_finite_where_the_sum_overflows():
     assert not torch.isfinite(out_sum).all()
 
 
+@pytest.mark.parametrize('dtype,widened', [(torch.bfloat16, torch.float32),
+                                           (torch.float32, torch.float32),
+                                           (torch.float64, torch.float64)])
+def test_pooling_accumulates_in_at_least_fp32_and_keeps_fp64(dtype, widened):
+    """Low precision is widened to fp32; a float64 check is not cut down
+    to fp32 on the way (it once was: 1e-8 errors in float64 tests)."""
+    from mmctx.models.layers.squeeze_reasoning import global_average_pooling
+    x = (1 + 1e-3 * inputs(2, 3, 5, 7, seed=1).double()).to(dtype)
+    b, c = x, inputs(2, 3, 5, 7, seed=2).to(dtype)
+    gap = x.to(widened).mean(dim=(2, 3)).to(dtype)
+    ghp = (b.to(widened) * c.to(widened)).mean(dim=(2, 3)).to(dtype)
+    assert torch.equal(global_average_pooling(x), gap)
+    # 35 products summed in another order: a few ulps of the widened type
+    rtol = max(torch.finfo(dtype).eps, 64 * torch.finfo(widened).eps)
+    torch.testing.assert_close(
+        global_hadamard_pooling(b, c), ghp, rtol=rtol, atol=0)
+
+
 @pytest.mark.parametrize(
     'dtype',
     [pytest.param(torch.float16, marks=needs_fp16_conv), torch.bfloat16])

@@ -56,6 +56,11 @@ GHP_SCALES = ('mean', 'sum')
 GHP_PROJECTIONS = (1, 2)
 
 
+def _widened(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in at least fp32 (fp16/bf16 widened, fp64 kept)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def global_hadamard_pooling(b: torch.Tensor,
                             c: torch.Tensor,
                             scale: str = 'mean') -> torch.Tensor:
@@ -78,8 +83,8 @@ def global_hadamard_pooling(b: torch.Tensor,
         # temporary, and MatMul exports at any opset (einsum needs 12)
         # (flatten, not reshape(..., -1): -1 is ambiguous for batch 0)
         pooled = torch.matmul(
-            b.flatten(2).unsqueeze(2).float(),
-            c.flatten(2).unsqueeze(3).float()).reshape(n, channels)
+            _widened(b.flatten(2).unsqueeze(2)),
+            _widened(c.flatten(2).unsqueeze(3))).reshape(n, channels)
         if scale == 'mean':
             pooled = pooled / (height * width)
     return pooled.to(b.dtype)
@@ -88,7 +93,7 @@ def global_hadamard_pooling(b: torch.Tensor,
 def global_average_pooling(x: torch.Tensor) -> torch.Tensor:
     """Global average pooling of (N, C, H, W) to (N, C), fp32 accumulation."""
     with torch.autocast(device_type=x.device.type, enabled=False):
-        pooled = x.float().mean(dim=(2, 3))
+        pooled = _widened(x).mean(dim=(2, 3))
     return pooled.to(x.dtype)
 
 
