@@ -86,6 +86,8 @@ setup(
     install_requires=parse_requirements('requirements/runtime.txt'),
     extras_require={
         'mim': parse_requirements('requirements/mminstall.txt'),
+        # the classification configs (pure Python; pulls no torch or mmcv)
+        'cls': parse_requirements('requirements/cls.txt'),
         # pycocotools and panopticapi for mmdet's COCO and PQ metrics
         'optional': parse_requirements('requirements/optional.txt'),
         'tests': parse_requirements('requirements/tests.txt'),

@@ -1,5 +1,8 @@
 """mmctx registries resolve from both host scopes; mmseg's names stay
 mmseg's."""
+import subprocess
+import sys
+
 import pytest
 import torch
 from mmcv.cnn import build_plugin_layer
@@ -114,3 +117,21 @@ def test_public_api_is_what_configs_build():
     assert mmctx.DATASETS.get('CamVidDataset') is mmctx.CamVidDataset
     for name in mmctx.__all__:
         assert hasattr(mmctx, name), name
+
+
+@pytest.mark.parametrize('name', ['SRResNet', 'ContextResNet'])
+def test_without_mmpretrain_building_says_what_to_install(name):
+    code = ('import sys; sys.modules["mmpretrain"] = None\n'
+            'import mmctx\n'
+            'from mmctx.registry import MODELS\n'
+            'try:\n'
+            f'    MODELS.build(dict(type="{name}", depth=50))\n'
+            'except ImportError as e:\n'
+            '    print(e)\n')
+    result = subprocess.run([sys.executable, '-c', code],
+                            capture_output=True,
+                            text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f'mmctx.{name} is an MMPretrain backbone' in result.stdout
+    assert 'pip install "mmpretrain==1.2.0"' in result.stdout

@@ -69,6 +69,14 @@ fi
 step "OpenMMLab stack, openmim (without openxlab, which pins old setuptools/requests), test tools"
 pipi "mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "numpy<2" ftfy regex \
   "pycocotools>=2.0.9" panopticapi-lite pytest pre-commit
+# mmpretrain (the classification configs) imports torchvision, which has no build for the
+# CPU torch 2.13.0 (PyPI's links CUDA torch): installed beside a torch that has one
+if "$PY" -c 'import torchvision' 2>/dev/null; then
+  step "mmpretrain 1.2.0 (torchvision $("$PY" -c 'import torchvision as t; print(t.__version__)'))"
+  pipi "mmpretrain==1.2.0"
+else
+  step "no torchvision for this torch: mmpretrain (classification configs) not installed"
+fi
 pipi --no-deps "openmim==0.3.9"
 pipi click colorama model-index pandas rich tabulate requests
 

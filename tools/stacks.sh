@@ -2,10 +2,12 @@
 # Build (once) and print the interpreter of one of the other stacks mmctx is tested on
 # (docs/en/advanced_guides/compatibility.md):
 #   legacy  Python 3.11, torch 2.1.2 + mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0,
-#           mmsegmentation 1.2.2, numpy < 2: the prebuilt combination most users run
+#           mmsegmentation 1.2.2, mmpretrain 1.2.0, numpy < 2: the prebuilt combination most
+#           users run
 #   newest  Python 3.11, the newest torch pip installs, mmcv 2.1.0, same OpenMMLab versions
 #   onedl   Python 3.12, the newest torch, numpy 2, the OneDL fork (onedl-mmengine 0.10.12,
-#           onedl-mmcv 2.3.6, onedl-mmsegmentation 1.4.2, onedl-mmdetection 3.5.1)
+#           onedl-mmcv 2.3.6, onedl-mmsegmentation 1.4.2, onedl-mmdetection 3.5.1; no
+#           mmpretrain, so the classification tests skip)
 #
 #   bash tools/stacks.sh legacy     # builds on first use; prints .../legacy/bin/python
 #
@@ -33,7 +35,7 @@ EXTRA=(ftfy regex "pycocotools>=2.0.9" onnx onnxruntime onnxscript pytest
 # (openmim), protobuf<=3.20.2 (mmdeploy; onnx needs newer), numpy<2 (panopticapi-lite, which
 # runs on numpy 2)
 MMCV="mmcv==2.1.0"
-STACK=("mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2")
+STACK=("mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "mmpretrain==1.2.0")
 NO_DEPS=("openmim==0.3.9" "mmdeploy==1.3.1" panopticapi-lite)
 case "$NAME" in
   legacy)

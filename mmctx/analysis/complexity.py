@@ -1,6 +1,7 @@
 """FLOPs and parameters of a whole segmentor from its config, as mmseg's
 ``tools/analysis_tools/get_flops.py`` counts them (inference, no auxiliary
-head, one random image), with ``scaled_dot_product_attention`` counted too.
+head, one random image), or of an MMPretrain classifier, head included, with
+``scaled_dot_product_attention`` counted too.
 """
 from typing import Dict, Optional, Sequence
 
@@ -53,5 +54,25 @@ def segmentor_complexity(cfg: Config, shape: Sequence[int]) -> Dict:
         flops = flop_analyzer(model, data['inputs']).total()
     return dict(
         input_shape=tuple(data['inputs'].shape[-2:]),
+        flops=int(flops),
+        params=int(parameter_count(model)['']))
+
+
+def classifier_complexity(cfg: Config, shape: Sequence[int]) -> Dict:
+    """FLOPs (multiply-adds) and parameters of an MMPretrain classifier,
+    head included (as SR paper Table X counts), in inference on one image
+    of ``shape`` (H, W). Building reads no checkpoint: ``init_cfg`` is
+    applied only by ``init_weights``.
+
+    Returns:
+        dict: ``input_shape``, ``flops``, ``params``.
+    """
+    from mmpretrain.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    with torch.no_grad():
+        flops = flop_analyzer(model, torch.rand(1, 3, *shape)).total()
+    return dict(
+        input_shape=tuple(shape),
         flops=int(flops),
         params=int(parameter_count(model)['']))

@@ -513,3 +513,81 @@ def test_non_bool_zero_init_raises_type_error():
 def test_wrong_input_shape_raises_value_error(shape):
     with pytest.raises(ValueError, match=r'\(N, in_channels=16, H, W\)'):
         tiny_block()(torch.zeros(shape))
+
+
+# --------------------------------------------------------------------------
+# SRGate: the classification variant (paper Sec. IV-E, Table X)
+# --------------------------------------------------------------------------
+def test_gate_is_se_with_the_gcn_of_eq5_written_out():
+    from mmctx.models.layers import SRGate
+    gate = randomised(SRGate(32, num_nodes=4)).double()
+    x = inputs(2, 32, 5, 7).double()
+    g = x.mean(dim=(2, 3)).reshape(2, 4, 8)  # K = 4 nodes of d = 8 (rows)
+    a_g = gate.reasoning.adjacency.weight.T  # K x K, as in Eq. 5
+    w_g = gate.reasoning.state_update.weight  # d x d
+    # Eq. 5 with nodes as columns: W_g G (I - A_g), G = g^T (d x K)
+    reasoned = w_g @ g.transpose(1, 2) @ (torch.eye(4).double() - a_g)
+    expected = x * torch.sigmoid(reasoned.transpose(1, 2).reshape(2, 32, 1, 1))
+    torch.testing.assert_close(gate(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_gate_parameters_are_k_squared_plus_d_squared():
+    """Table X: 16 gates of K = 16 add 82,688 parameters to a ResNet-50
+    (25.557M + 0.083M = the paper's 25.64M)."""
+    from mmctx.models.layers import SRGate
+    widths = [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
+    counts = [parameter_count(SRGate(c))[''] for c in widths]
+    assert counts[0] == 16**2 + 16**2 and counts[-1] == 16**2 + 128**2
+    assert sum(counts) == 82_688
+
+
+@pytest.mark.parametrize('reasoning', ['gcn', 'attention', 'fc', 'none'])
+def test_gate_variants_train_and_scale_channels_only(reasoning):
+    from mmctx.models.layers import SRGate
+    gate = randomised(SRGate(16, num_nodes=4, reasoning=reasoning))
+    x = inputs(2, 16, 3, 5).requires_grad_()
+    y = gate(x)
+    ratio = y / x  # one gate per (image, channel), in (0, 1)
+    torch.testing.assert_close(
+        ratio, ratio[:, :, :1, :1].expand_as(ratio), rtol=1e-5, atol=1e-6)
+    assert ((ratio > 0) & (ratio < 1)).all()
+    y.square().sum().backward()
+    grads = [p.grad for p in gate.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    if reasoning == 'none':
+        torch.testing.assert_close(ratio[:, :, 0, 0],
+                                   torch.sigmoid(x.mean(dim=(2, 3))))
+
+
+def test_gate_builds_as_a_resnet_plugin():
+    from mmdet.models.backbones import ResNet
+    backbone = ResNet(
+        50,
+        plugins=[
+            dict(
+                cfg=dict(type='SRGate'),
+                position='after_conv3',
+                stages=(True, True, True, True))
+        ])
+    gates = [m for m in backbone.modules() if type(m).__name__ == 'SRGate']
+    assert len(gates) == 16
+    assert [g.in_channels for g in gates[2:4]] == [256, 512]
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(in_channels=24, num_nodes=16), 'num_nodes=16 must divide '
+     'in_channels=24'),
+    (dict(in_channels=16, num_nodes=0), 'num_nodes'),
+    (dict(in_channels=16, reasoning='graph'), "reasoning.*'graph'"),
+    (dict(in_channels=16, node_order='random'), "node_order.*'random'"),
+])
+def test_gate_bad_arguments_name_them(kwargs, match):
+    from mmctx.models.layers import SRGate
+    with pytest.raises(ValueError, match=match):
+        SRGate(**kwargs)
+
+
+def test_gate_refuses_an_input_of_the_wrong_width():
+    from mmctx.models.layers import SRGate
+    with pytest.raises(ValueError, match=r'SRGate expects .*in_channels=16'):
+        SRGate(16)(torch.zeros(1, 8, 4, 4))

@@ -10,12 +10,12 @@ from .interlaced_attention import (InterlacedSparseAttention, ISABlock,
 from .peer_blocks import (DualAttention, EMAUnit, EncodingBlock, PyramidBlock,
                           PyramidNonLocal, RecurrentCrissCrossAttention,
                           SEBlock)
-from .squeeze_reasoning import SRBlock
+from .squeeze_reasoning import SRBlock, SRGate
 
 __all__ = [
     'SelfAttentionUnit', 'InterlacedSparseAttention', 'ISAModule', 'ISABlock',
-    'SRBlock', 'ResidualContextBlock', 'DoubleAttentionBlock', 'CGNLBlock',
-    'DownsampledSelfAttention', 'DualAttention', 'EMAUnit', 'EncodingBlock',
-    'PyramidBlock', 'PyramidNonLocal', 'RecurrentCrissCrossAttention',
-    'SEBlock'
+    'SRBlock', 'SRGate', 'ResidualContextBlock', 'DoubleAttentionBlock',
+    'CGNLBlock', 'DownsampledSelfAttention', 'DualAttention', 'EMAUnit',
+    'EncodingBlock', 'PyramidBlock', 'PyramidNonLocal',
+    'RecurrentCrissCrossAttention', 'SEBlock'
 ]
