@@ -1,13 +1,17 @@
-"""Every detection config under configs/ loads, differs from its stock mmdet
-base only in the backbone plugins, and builds a model whose SR/ISA blocks sit
-exactly where the config's name says (``c5``: every bottleneck of stage 4,
-``c4``: every bottleneck of stage 3, after conv3, nowhere else)."""
+"""Every detection config under configs/ loads and differs from its stock
+mmdet base only in the backbone's context blocks. The papers' rows
+(``nl1``, ``isa1``, ``sr1``: one block between two bottlenecks of
+``c4``/``c5``, built and checked in
+tests/test_backbones/test_det_context_resnet.py) carry the papers' numbers;
+the mmdet-plugin variants (``c5``: every bottleneck of stage 4, ``c4``: of
+stage 3, after conv3, nowhere else) build with their plugins in place."""
 import ast
 import os
 import os.path as osp
 import re
 
 import pytest
+import yaml
 from mmengine.config import Config
 from mmengine.hub import get_config
 
@@ -17,7 +21,8 @@ DETECTION_PREFIXES = ('mask-rcnn', 'cascade-mask-rcnn', 'panoptic-fpn')
 CONFIG_NAME = re.compile(
     r'^(?P<algo>mask-rcnn|cascade-mask-rcnn|panoptic-fpn)_'
     r'(?P<backbone>r(?P<depth>50|101)|x(?P<xdepth>101)-32x4d)'
-    r'-(?P<plugin>sr|isa|nl)-c(?P<stage>[45])_fpn_(?P<schedule>1x|2x|ms-3x)'
+    r'-(?P<plugin>sr|isa|nl)(?P<single>1)?-c(?P<stage>[45])_fpn_'
+    r'(?P<schedule>1x|2x|ms-3x)'
     r'_coco\.py$')
 PLUGINS = {  # name tag: (folder, registered type, _abbr_)
     'sr': ('srnet', 'SRBlock', 'sr_block'),
@@ -53,6 +58,41 @@ def parse_name(config):
     match = CONFIG_NAME.match(osp.basename(config))
     assert match, f'{config} does not follow the naming scheme'
     return match.groupdict()
+
+
+PLUGIN_CONFIGS = [c for c in CONFIGS if not parse_name(c)['single']]
+# ISA Table 7 and SR Table IX, each row with its config: one block where the
+# papers put it (tests/test_backbones/test_det_context_resnet.py)
+PAPER_ROWS = {
+    'ISA Table 7: + NL (1x)':
+    'nonlocal/mask-rcnn_r50-nl1-c4_fpn_1x_coco.py',
+    'ISA Table 7: + NL (2x)':
+    'nonlocal/mask-rcnn_r50-nl1-c4_fpn_2x_coco.py',
+    'ISA Table 7: + Ours (1x)':
+    'isanet/mask-rcnn_r50-isa1-c4_fpn_1x_coco.py',
+    'ISA Table 7: + Ours (2x)':
+    'isanet/mask-rcnn_r50-isa1-c4_fpn_2x_coco.py',
+    'SR Table IX: R-50 +NL':
+    'nonlocal/mask-rcnn_r50-nl1-c4_fpn_1x_coco.py',
+    'SR Table IX: R-50 +SR':
+    'srnet/mask-rcnn_r50-sr1-c5_fpn_1x_coco.py',
+    'SR Table IX: R-101 +NL':
+    'nonlocal/mask-rcnn_r101-nl1-c4_fpn_1x_coco.py',
+    'SR Table IX: R-101 +SR':
+    'srnet/mask-rcnn_r101-sr1-c5_fpn_1x_coco.py',
+    'SR Table IX: X-101 +SR (Mask-RCNN)':
+    'srnet/mask-rcnn_x101-32x4d-sr1-c5_fpn_1x_coco.py',
+    'SR Table IX: X-101 +SR (Cascaded-Mask-RCNN)':
+    'srnet/cascade-mask-rcnn_x101-32x4d-sr1-c5_fpn_1x_coco.py',
+    'SR Table IX: +NL ResNet-50 (panoptic)':
+    'nonlocal/panoptic-fpn_r50-nl1-c4_fpn_1x_coco.py',
+    'SR Table IX: +SR ResNet-50 (panoptic)':
+    'srnet/panoptic-fpn_r50-sr1-c5_fpn_1x_coco.py',
+    'SR Table IX: +NL ResNet-101 (panoptic)':
+    'nonlocal/panoptic-fpn_r101-nl1-c4_fpn_1x_coco.py',
+    'SR Table IX: +SR ResNet-101 (panoptic)':
+    'srnet/panoptic-fpn_r101-sr1-c5_fpn_1x_coco.py',
+}
 
 
 def declared_base(path):
@@ -100,11 +140,38 @@ def test_expected_config_set_is_complete():
         'srnet/mask-rcnn_x101-32x4d-sr-c5_fpn_1x_coco.py',
         'srnet/cascade-mask-rcnn_x101-32x4d-sr-c5_fpn_1x_coco.py',
     }
+    expected |= set(PAPER_ROWS.values())
     assert set(CONFIGS) == expected
 
 
+def metafile_models():
+    models = []
+    for folder in sorted(set(c.split('/')[0] for c in CONFIGS)):
+        with open(osp.join(CONFIG_ROOT, folder, 'metafile.yaml')) as f:
+            models += yaml.safe_load(f)['Models']
+    return [
+        m for m in models
+        if osp.basename(m['Config']).startswith(DETECTION_PREFIXES)
+    ]
+
+
+def test_each_paper_row_names_its_single_block_config():
+    """Every row of ISA Table 7 and SR Table IX is found by its Paper Row,
+    with the paper's numbers, in a config with the papers' placement; the
+    plugin variants carry no paper number."""
+    found = {}
+    for model in metafile_models():
+        rows = model['Metadata'].get('Paper Row', [])
+        for row in [rows] if isinstance(rows, str) else rows:
+            found[row] = model['Config'][len('configs/'):]
+        single = parse_name(model['Config'])['single']
+        assert bool(rows) == bool(single) == bool(model['Results']), model
+        assert model['Config'][len('configs/'):] in CONFIGS
+    assert found == PAPER_ROWS
+
+
 @pytest.mark.parametrize('config', CONFIGS)
-def test_config_changes_only_backbone_plugins(config):
+def test_config_changes_only_the_backbone_blocks(config):
     name = parse_name(config)
     folder = PLUGINS[name['plugin']][0]
     assert config.startswith(folder + '/')
@@ -123,19 +190,30 @@ def test_config_changes_only_backbone_plugins(config):
     assert ours.pop('randomness') == dict(seed=0)
     assert ours['env_cfg'].pop('dist_cfg') == dict(
         stock['env_cfg'].pop('dist_cfg'), timeout=600)
+    stage = int(name['stage']) - 2
+    block_type = PLUGINS[name['plugin']][1]
+    if name['single']:
+        backbone = ours['model']['backbone']
+        assert backbone.pop('type') == ('mmctx.DetContext' +
+                                        stock['model']['backbone'].pop('type'))
+        assert backbone.pop('context_cfg')['type'] == block_type
+        context_after = backbone.pop('context_after')
+        assert [len(a)
+                for a in context_after] == [int(i == stage) for i in range(4)]
+        assert ours == stock
+        return
     plugins = ours['model']['backbone'].pop('plugins')
     assert ours == stock
-    stage = int(name['stage']) - 2
     assert plugins == [
         dict(
             cfg=plugins[0]['cfg'],
             stages=tuple(i == stage for i in range(4)),
             position='after_conv3')
     ]
-    assert plugins[0]['cfg']['type'] == PLUGINS[name['plugin']][1]
+    assert plugins[0]['cfg']['type'] == block_type
 
 
-@pytest.mark.parametrize('config', CONFIGS)
+@pytest.mark.parametrize('config', PLUGIN_CONFIGS)
 def test_config_builds_with_plugins_in_place(config):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules

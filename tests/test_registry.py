@@ -119,19 +119,32 @@ def test_public_api_is_what_configs_build():
         assert hasattr(mmctx, name), name
 
 
-@pytest.mark.parametrize('name', ['SRResNet', 'ContextResNet'])
-def test_without_mmpretrain_building_says_what_to_install(name):
-    code = ('import sys; sys.modules["mmpretrain"] = None\n'
+def test_without_the_host_building_says_what_to_install():
+    """MMPretrain's and MMDetection's backbones stay registered where their
+    host does not import, and building one names what to install."""
+    hosts = {
+        'SRResNet': 'is an MMPretrain backbone',
+        'ContextResNet': 'is an MMPretrain backbone',
+        'DetContextResNet': 'is an MMDetection backbone',
+        'DetContextResNeXt': 'is an MMDetection backbone',
+    }
+    code = ('import sys\n'
+            'sys.modules["mmpretrain"] = sys.modules["mmdet"] = None\n'
             'import mmctx\n'
             'from mmctx.registry import MODELS\n'
-            'try:\n'
-            f'    MODELS.build(dict(type="{name}", depth=50))\n'
-            'except ImportError as e:\n'
-            '    print(e)\n')
+            f'for name in {list(hosts)!r}:\n'
+            '    try:\n'
+            '        MODELS.build(dict(type=name, depth=50))\n'
+            '    except ImportError as e:\n'
+            '        print(e)\n')
     result = subprocess.run([sys.executable, '-c', code],
                             capture_output=True,
                             text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f'mmctx.{name} is an MMPretrain backbone' in result.stdout
-    assert 'pip install "mmpretrain==1.2.0"' in result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(hosts)
+    for line, (name, host) in zip(lines, hosts.items()):
+        assert line.startswith(f'mmctx.{name} {host}')
+        assert ('pip install "mmpretrain==1.2.0"' in line if 'MMPretrain'
+                in host else 'pip install "mmdet>=3.0.0,<4.0.0"' in line)

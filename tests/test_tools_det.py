@@ -36,7 +36,7 @@ def test_attention_flops_counted_for_fused_and_explicit_paths():
 def test_find_configs_lists_detection_configs_only():
     configs = find_configs([osp.join(REPO_ROOT, 'configs', 'isanet')])
     names = [osp.basename(c) for c in configs]
-    assert len(names) == 15
+    assert len(names) == 17
     assert all(n.startswith(DETECTION_PREFIXES) for n in names)
     with pytest.raises(FileNotFoundError, match='no config file or folder'):
         find_configs(['configs/does-not-exist'])
@@ -60,6 +60,19 @@ def test_plugin_cost_is_the_backbones_difference(run_tool, capsys):
     assert format_table([row], (64, 96)) in capsys.readouterr().out
     assert run_tool('plugin_cost', 'configs/does-not-exist') == 2
     assert 'no config file or folder' in capsys.readouterr().err
+
+
+def test_context_block_cost_is_one_block():
+    """A paper row's single block: the stock backbone is the one without
+    it, and the row names where the block is."""
+    from mmcv.cnn import NonLocal2d
+    config = osp.join(REPO_ROOT, 'configs', 'nonlocal',
+                      'mask-rcnn_r50-nl1-c4_fpn_1x_coco.py')
+    row = plugin_cost(config, (64, 96), {})
+    assert row['params'] == sum(p.numel()
+                                for p in NonLocal2d(1024).parameters())
+    assert row['plugins'] == 'NonLocal2d() after bottleneck 5/6 @ stage 3'
+    assert 0 < row['flops'] < row['backbone_flops']
 
 
 def test_thing_annotations_keep_80_instance_categories(tmp_path, shared_data):

@@ -1,13 +1,15 @@
-"""Parameters and FLOPs that backbone plugins add to detection configs.
+"""Parameters and FLOPs that backbone plugins and context blocks add to
+detection configs.
 
-For every config, the backbone is built twice, as the config says and with
-``plugins=None``, and both are counted with :func:`mmctx.analysis.
-count_flops` (mmengine's jit counter, which counts convolutions and the
-attention matmuls: ``matmul``, ``bmm``, ``einsum`` and
-``scaled_dot_product_attention``). The difference is what the plugins cost;
-the heads and the neck are identical in both builds. One multiply-add counts
-as one FLOP (mmengine, fvcore and mmdet's ``get_flops.py``), element-wise
-operations are not counted.
+For every config, the backbone is built twice, as the config says and
+without its additions (``plugins=None`` and, for ``mmctx.DetContextResNet``
+and ``DetContextResNeXt``, no block in any stage), and both are counted
+with :func:`mmctx.analysis.count_flops` (mmengine's jit counter, which
+counts convolutions and the attention matmuls: ``matmul``, ``bmm``,
+``einsum`` and ``scaled_dot_product_attention``). The difference is what
+the blocks cost; the heads and the neck are identical in both builds. One
+multiply-add counts as one FLOP (mmengine, fvcore and mmdet's
+``get_flops.py``), element-wise operations are not counted.
 """
 import copy
 import os
@@ -15,7 +17,7 @@ import os.path as osp
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 
 from .flops import count_flops, count_params
 
@@ -39,16 +41,27 @@ def find_configs(paths: Iterable[str]) -> List[str]:
     return configs
 
 
+def without_additions(backbone: ConfigDict) -> ConfigDict:
+    """A copy of a backbone config without plugins and context blocks: the
+    stock backbone."""
+    backbone = copy.deepcopy(backbone)
+    backbone.plugins = None
+    if 'context_cfg' in backbone:
+        backbone.context_after = ((), ) * backbone.get('num_stages', 4)
+    return backbone
+
+
 def build_detector(cfg: Config, with_plugins: bool = True) -> torch.nn.Module:
     """The detector of ``cfg`` with its backbone's ``init_cfg`` dropped
-    (nothing downloaded) and, unless ``with_plugins``, its plugins."""
+    (nothing downloaded) and, unless ``with_plugins``, without its plugins
+    and context blocks (:func:`without_additions`)."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.backbone.init_cfg = None
     if not with_plugins:
-        model_cfg.backbone.plugins = None
+        model_cfg.backbone = without_additions(model_cfg.backbone)
+    model_cfg.backbone.init_cfg = None
     return MODELS.build(model_cfg).eval()
 
 
@@ -56,16 +69,27 @@ def count_image_flops(module: torch.nn.Module, shape: Tuple[int, int]) -> int:
     return count_flops(module, torch.zeros(1, 3, *shape))
 
 
-def plugin_names(cfg: Config) -> str:
-    """E.g. ``ISABlock(reduction=8) after_conv3 @ stage 4``."""
+def _block_name(cfg: Dict) -> str:
+    args = ', '.join(f'{k}={v}' for k, v in cfg.items() if k != 'type')
+    return f"{cfg['type']}({args})"
+
+
+def plugin_names(cfg: Config, backbone: torch.nn.Module) -> str:
+    """E.g. ``ISABlock(reduction=8) after_conv3 @ stage 4`` for plugins,
+    ``NonLocal2d() after bottleneck 5/6 @ stage 3`` for context blocks
+    (1-based, as ``stage_blocks`` of the built ``backbone`` counts them)."""
     parts = []
     for plugin in cfg.model.backbone.get('plugins') or []:
-        args = {k: v for k, v in plugin.cfg.items() if k != 'type'}
-        arg_text = ', '.join(f'{k}={v}' for k, v in args.items())
         stages = '+'.join(
             str(i + 1) for i, used in enumerate(plugin.stages) if used)
-        parts.append(f'{plugin.cfg.type}({arg_text}) {plugin.position} '
+        parts.append(f'{_block_name(plugin.cfg)} {plugin.position} '
                      f'@ stage {stages}')
+    for stage, after in enumerate(getattr(backbone, 'context_after', ())):
+        blocks = backbone.stage_blocks[stage]
+        for i in after:
+            parts.append(f'{_block_name(cfg.model.backbone.context_cfg)} '
+                         f'after bottleneck {i + 1}/{blocks} @ stage '
+                         f'{stage + 1}')
     return '; '.join(parts)
 
 
@@ -98,9 +122,10 @@ def plugin_cost(config: str,
             params=count_params(with_plugins) - count_params(without),
             flops=count_image_flops(with_plugins, shape) -
             count_image_flops(without, shape),
-            backbone_flops=count_image_flops(without, shape))
+            backbone_flops=count_image_flops(without, shape),
+            plugins=plugin_names(cfg, with_plugins))
     base_model = copy.deepcopy(cfg.model)
-    base_model.backbone.plugins = None
+    base_model.backbone = without_additions(base_model.backbone)
     detector_key = repr(base_model.to_dict())
     if detector_key not in cache:
         cache[detector_key] = count_params(
@@ -108,8 +133,7 @@ def plugin_cost(config: str,
     return dict(
         cache[backbone_key],
         detector_params=cache[detector_key],
-        config=config,
-        plugins=plugin_names(cfg))
+        config=config)
 
 
 def format_table(rows: List[Dict], shape: Tuple[int, int]) -> str:

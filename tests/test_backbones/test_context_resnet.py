@@ -86,17 +86,3 @@ def test_forward_runs_each_block_after_its_bottleneck():
         expected = getattr(stage, '5')(stage.context4(before))
         torch.testing.assert_close(stage(x), expected, rtol=0, atol=0)
         assert not torch.allclose(stage.context4(before), before)
-
-
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(context_after=((), (), (6, ), ())), r'context_after .* \(3, 4, '
-     r'6, 3\).*\(6,\)'),
-    (dict(context_after=((), (), (4, ))), 'each of the 4 stages'),
-    (dict(context_after=((), (), 4, ())), 'context_after'),
-    (dict(context_cfg='ISABlock'), 'context_cfg must be a block config.*'
-     "'ISABlock'"),
-])
-def test_bad_arguments_name_them(kwargs, match):
-    kwargs = dict(dict(context_cfg=ISA), **kwargs)
-    with pytest.raises(ValueError, match=match):
-        ContextResNet(50, **kwargs)
