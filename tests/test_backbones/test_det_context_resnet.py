@@ -11,8 +11,7 @@ import yaml
 from mmengine.config import Config
 
 from mmctx.deployment import randomise_
-from mmctx.models.backbones import DetContextResNet
-from mmctx.models.backbones import context_stages
+from mmctx.models.backbones import DetContextResNet, context_stages
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DETECTION_FOLDERS = ('nonlocal', 'isanet', 'srnet')
@@ -68,7 +67,8 @@ def stock_of(cfg):
 
 def context_blocks(backbone):
     return [(name, m) for name, m in backbone.named_modules()
-            if re.fullmatch(r'context\d+', name.rsplit('.', 1)[-1])]
+            if re.fullmatch(r'context\d+',
+                            name.rsplit('.', 1)[-1])]
 
 
 @pytest.mark.parametrize(
@@ -84,8 +84,10 @@ def test_paper_row_backbone_has_one_block_between_the_last_two_bottlenecks(
     (name, block), = context_blocks(model)
     assert name == f'{stage_name}.context{last - 1}'
     assert type(block).__name__ == cfg.context_cfg.type
-    assert list(stage._modules)[-3:] == [str(last - 1), f'context{last - 1}',
-                                         str(last)]
+    assert list(stage._modules)[-3:] == [
+        str(last - 1), f'context{last - 1}',
+        str(last)
+    ]
 
     seen = {}
 
@@ -182,10 +184,10 @@ def test_a_checkpointed_stage_equals_the_plain_one():
         x = image.clone().requires_grad_()
         out = stage(x)
         out.square().sum().backward()
-        results.append((out, x.grad, {
-            n: p.grad
-            for n, p in stage.named_parameters()
-        }, stage.state_dict()))
+        results.append(
+            (out, x.grad, {n: p.grad
+                           for n, p in stage.named_parameters()},
+             stage.state_dict()))
     torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
 
 

@@ -30,7 +30,8 @@ def stage_width(block: nn.Module) -> int:
 def last_but_one_of_res4(stage_blocks: Sequence[int]) -> Tuple[tuple, ...]:
     """One block before the last bottleneck of res-4 (the third stage):
     the non-local networks' and the ISA paper's placement."""
-    return tuple((n - 2, ) if i == 2 else () for i, n in enumerate(stage_blocks))
+    return tuple(
+        (n - 2, ) if i == 2 else () for i, n in enumerate(stage_blocks))
 
 
 def check_context_after(context_after, stage_blocks: Sequence[int]) -> tuple:

@@ -20,7 +20,7 @@ class DetContextResNet(ContextBlocksMixin, ResNet):
             backbone=dict(
                 type='mmctx.DetContextResNet',
                 context_cfg=dict(type='NonLocal2d'),
-                context_after=((), (), (4, ), ())))  # R-50: before res-4's last
+                context_after=((), (), (4, ), ())))  # before res-4's last
 
     The bottlenecks keep their names (``layer3.5``), the block after
     bottleneck ``i`` is ``layer3.context<i>``: torchvision and mmdet
