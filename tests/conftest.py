@@ -135,6 +135,19 @@ def as_cli(options):
 
 
 @pytest.fixture(scope='session')
+def sfsegnets():
+    """``tests/transcriptions/sfsegnets.py``: what the SR paper's public code
+    computes, to compare with (``ChannelReason``, ``ModuleHead``,
+    ``copy_block_weights``)."""
+    import importlib.util
+    path = osp.join(REPO_ROOT, 'tests', 'transcriptions', 'sfsegnets.py')
+    spec = importlib.util.spec_from_file_location('sfsegnets', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
 def seg_sample():
     """``seg_sample.overrides(data_root, max_iters)``: the ``--cfg-options``
     that train mmseg's Cityscapes configs on the one-image sample;

@@ -14,7 +14,6 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmctx  # noqa: F401
-from mmctx.models.decode_heads import ISAHead, SRHead
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # the dilated-ResNet configs; the real-time DFNet ones are tested in
@@ -88,10 +87,15 @@ def test_config_matches_its_name(path):
     assert match, f'{osp.basename(path)} does not follow the mmseg scheme'
     cfg = load(path)
     head = cfg.model.decode_head
+    # srnet-public: the public code's 2024 head layout
     assert head.type == {
         'srnet': 'mmctx.SRHead',
+        'srnet-public': 'mmctx.SRModuleHead',
         'isanet': 'mmctx.ISAHead'
-    }[match['algo']]
+    }.get(match['algo'] + match['variant'], {
+        'srnet': 'mmctx.SRHead',
+        'isanet': 'mmctx.ISAHead'
+    }[match['algo']])
     assert cfg.model.backbone.depth == int(match['depth'])
     assert cfg.train_dataloader.batch_size == int(match['imgs'])
     iters = round(float(match['iters']) * 1000)
@@ -180,10 +184,43 @@ BUILD = [p for p in SEG_CONFIGS if '_r50-' in osp.basename(p)] + [
 @pytest.mark.parametrize('path', BUILD, ids=config_id)
 def test_model_builds_on_cpu(path):
     model = _build(path)
-    head_type = SRHead if osp.basename(path).startswith('srnet') else ISAHead
-    assert type(model.decode_head) is head_type
+    # the head the config names (test_config_matches_its_name): mmctx's
+    head_type = load(path).model.decode_head.type
+    assert head_type.startswith('mmctx.')
+    assert type(model.decode_head).__name__ == head_type[len('mmctx.'):]
+    assert type(model.decode_head).__module__.startswith('mmctx.')
     assert not any(
         isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
+
+
+def test_public_code_config_has_the_public_block():
+    """``srnet-public`` spells out ``public_code_cfg(512)`` (a config cannot
+    call it): the block the transcription tests check."""
+    from mmctx.models.layers.squeeze_reasoning import public_code_cfg
+    cfg = load(
+        osp.join(REPO_ROOT, 'configs', 'srnet',
+                 'srnet-public_r50-d8_4xb2-80k_cityscapes-769x769.py'))
+    head = cfg.model.decode_head
+    assert head.sr_cfg.to_dict() == public_code_cfg(head.channels)
+    assert (head.type, head.dropout_ratio) == ('mmctx.SRModuleHead', 0.1)
+
+
+def test_multi_grid_is_one_option_away():
+    """SR Sec. III-D.1's multi-grid (README "Differences"): mmseg's ResNet
+    gives the last stage's bottlenecks the grid's rates themselves (not
+    times the stage's dilation): (4, 8, 16) is DeepLabv3's (1, 2, 4) at
+    rate 4."""
+    init_default_scope('mmseg')
+    cfg = load(
+        osp.join(REPO_ROOT, 'configs', 'srnet',
+                 'srnet_r50-d8_4xb2-80k_cityscapes-769x769.py'))
+    cfg.model.backbone.multi_grid = (4, 8, 16)
+    cfg.model.backbone.norm_cfg = dict(type='BN')
+    backbone = MODELS.build(cfg.model.backbone)
+    assert [b.conv2.dilation for b in backbone.layer4] == [(4, 4), (8, 8),
+                                                           (16, 16)]
+    # stage 3 as without it (ResNetV1c contracts its first dilation)
+    assert [b.conv2.dilation[0] for b in backbone.layer3] == [1, 2, 2, 2, 2, 2]
 
 
 def test_models_run_on_cpu():

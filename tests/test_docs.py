@@ -1,6 +1,8 @@
 """The docs hold together: every relative link of every markdown file of the
 repository points at a file that exists, and at a heading of it where the
-link names one."""
+link names one; every paper number in a metafile names the row it
+reproduces."""
+import glob
 import os.path as osp
 import re
 import subprocess
@@ -49,3 +51,29 @@ def test_every_relative_link_resolves(repo_root):
                     anchor not in anchors(linked):
                 broken.append(f'{path}: {target} (no such heading)')
     assert not broken, '\n'.join(broken)
+
+
+@pytest.mark.smoke
+def test_every_paper_number_names_its_row(repo_root):
+    """An entry that gives a paper's number (``Results``) names the table
+    row it reproduces (``Metadata: Paper Row``), each row is named once
+    across the metafiles, and every collection gives its paper's URL and
+    the public code."""
+    import yaml
+    rows = []
+    for path in sorted(
+            glob.glob(osp.join(repo_root, 'configs', '*', 'metafile.yaml'))):
+        with open(path) as f:
+            metafile = yaml.safe_load(f)
+        for collection in metafile['Collections']:
+            assert collection['Paper']['URL'].startswith('https://arxiv.org/')
+            assert collection['Code'].startswith('https://github.com/')
+        for model in metafile['Models']:
+            named = model.get('Metadata', {}).get('Paper Row') or []
+            named = [named] if isinstance(named, str) else named
+            assert named or not model['Results'], model['Name']
+            assert all(
+                re.fullmatch(r'(SR|ISA) (Table|Fig\.) \S+: .+', row)
+                for row in named), named
+            rows += named
+    assert len(rows) == len(set(rows))

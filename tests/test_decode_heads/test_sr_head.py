@@ -189,3 +189,39 @@ def test_sr_cfg_is_the_one_way_to_set_block_options(kwargs, error, message):
         **kwargs)
     with pytest.raises(error, match=message):
         MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('training', [True, False])
+def test_module_head_is_the_public_code_head(sfsegnets, training):
+    """``SRModuleHead`` with ``public_code_cfg`` against the public code's
+    ``ModuleHead(2048, 512, 19, module=ChannelReasonModule(512, 256))``,
+    weights and statistics randomised and copied by role, in float64; in
+    training with the same dropout mask (one draw each, same seed)."""
+    from mmctx.deployment import randomise_
+    from mmctx.models.decode_heads import SRModuleHead
+    from mmctx.models.layers.squeeze_reasoning import public_code_cfg
+    public = randomise_(
+        sfsegnets.ModuleHead(2048, 512, 19,
+                             sfsegnets.ChannelReason(512, 256))).double()
+    head = SRModuleHead(
+        in_channels=2048,
+        channels=512,
+        num_classes=19,
+        norm_cfg=dict(type='BN'),
+        sr_cfg=public_code_cfg(512)).double()
+    sfsegnets.copy_block_weights(public.module, head.sr_block)
+    pairs = ((head.project.conv, public.in_module), (head.bottleneck.conv,
+                                                     public.final[0]),
+             (head.bottleneck.bn, public.final[1]), (head.conv_seg,
+                                                     public.final[4]))
+    for ours, theirs in pairs:
+        ours.load_state_dict(theirs.state_dict())
+    assert (sum(p.numel() for p in head.parameters()) == sum(
+        p.numel() for p in public.parameters()))
+    head.train(training)
+    public.train(training)
+    x = torch.randn(2, 2048, 9, 11, dtype=torch.float64)
+    torch.manual_seed(0)
+    expected = public(x)
+    torch.manual_seed(0)
+    torch.testing.assert_close(head([x]), expected, rtol=1e-10, atol=1e-10)

@@ -205,6 +205,30 @@ def test_strided_nodes_are_the_public_code_split():
         vector, 4, 'contiguous')[0, 1].tolist() == [6., 7., 8., 9., 10., 11.]
 
 
+@pytest.mark.parametrize('training', [True, False])
+def test_public_code_cfg_computes_the_public_module(sfsegnets, training):
+    """``public_code_cfg(512)`` against ``ChannelReasonModule(512, 256)``
+    as the public code computes it, weights and norm statistics randomised
+    and copied by role, in float64: the pooled sums of 99 products feed
+    two norms, and outputs of order 5 agree to about 1e-12 (one option
+    changed, ``node_order`` or ``ghp_scale``, moves them by about 6). In
+    training the BatchNorm1d statistics are updated alike."""
+    from mmctx.deployment import randomise_
+    from mmctx.models.layers.squeeze_reasoning import public_code_cfg
+    public = randomise_(sfsegnets.ChannelReason(512, 256)).double()
+    block = SRBlock(512, **public_code_cfg(512)).double()
+    assert (sum(p.numel() for p in block.parameters()) == sum(
+        p.numel() for p in public.parameters()) == 395920)
+    sfsegnets.copy_block_weights(public, block)
+    public.train(training)
+    block.train(training)
+    x = torch.randn(2, 512, 9, 11, dtype=torch.float64)
+    torch.testing.assert_close(block(x), public(x), rtol=1e-12, atol=1e-12)
+    for ours, theirs in ((block.reasoning.adjacency_norm, public.bn_adj),
+                         (block.reasoning.state_norm, public.bn_wg)):
+        torch.testing.assert_close(ours.state_dict(), theirs.state_dict())
+
+
 def test_strided_order_is_contiguous_order_on_permuted_pooling_channels():
     # Public-code layout: phi and g are pooled, theta (X~) is rescaled, so the
     # strided split equals the contiguous one once the pooled channels are

@@ -15,7 +15,8 @@ model = dict(
         # paper defaults (Sec. IV-A.3, Table III best row): ratio 2, K = 16
         # nodes, global Hadamard pooling, GCN reasoning
         sr_cfg=dict(ratio=2, num_nodes=16, squeeze='ghp', reasoning='gcn'),
-        # the public code's head has no dropout before the classifier
+        # the public code's 2021 head (531067b, the concat layout) has no
+        # dropout before the classifier; its 2024 head has (SRModuleHead)
         dropout_ratio=0.0,
         num_classes=19,
         norm_cfg=norm_cfg,

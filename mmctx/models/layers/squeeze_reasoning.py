@@ -24,7 +24,9 @@ not depend on the resolution. Three steps (paper Fig. 3):
 :class:`SRGate` is the paper's classification variant (Sec. IV-E, Table X):
 SENet's excitation replaced by the node graph reasoning of the GAP vector.
 
-Where this block departs from the public code, and why:
+Where this block departs from the public code, and why (each as an option;
+:func:`public_code_cfg` sets them all, which the tests check against a
+transcription of ``ChannelReasonModule`` in float64):
 
 * Table IV (512 channels, 96x96 map) fixes the layout: SR(GAP) costs exactly
   two 1x1 convs 512<->256 (2.43 GMAC, 0.26M params: reduction + ``W_R``) and
@@ -35,8 +37,14 @@ Where this block departs from the public code, and why:
   see :class:`SRBlock`); the public code sums.
 * Nodes are contiguous channel groups as in the paper; the public code's
   strided split is ``node_order='strided'``.
-* No BatchNorm1d on node tensors (it fails in training with batch size 1 and
-  stays frozen under mmdet's ``norm_eval=True``).
+* The graph step is Eq. 5, ``act(W_g (Z - A_g Z))``, without BatchNorm1d on
+  node tensors (it fails in training with batch size 1 and stays frozen
+  under mmdet's ``norm_eval=True``); the public code's
+  ``Z + act(BN(A_g Z))``, then ``act(BN(W_g .))``, is
+  ``reasoning='gcn_public'``.
+* ``W_R`` is a dense 1x1 conv (Eq. 7) and the 1x1 projections have biases;
+  the public code's ``W_R`` is grouped (``out_groups``) and followed by
+  GroupNorm (``norm_cfg``), its projections are bias-free (``proj_bias``).
 * The block is the identity at initialisation (``zero_init``), as mmcv's
   ``NonLocal2d`` and ``ContextBlock`` are, so it can be inserted into a
   pretrained backbone.
@@ -53,7 +61,7 @@ from ._checks import check_bool, check_choice, check_positive_int
 from ._residual import ResidualContextBlock, check_input
 
 SQUEEZE_MODES = ('gap', 'ghp')
-REASONING_MODES = ('gcn', 'attention', 'fc', 'none')
+REASONING_MODES = ('gcn', 'gcn_public', 'attention', 'fc', 'none')
 NODE_ORDERS = ('contiguous', 'strided')
 GHP_SCALES = ('mean', 'sum')
 GHP_PROJECTIONS = (1, 2)
@@ -159,6 +167,39 @@ class GraphReasoning(nn.Module):
         return self.act(self.state_update(smoothed))
 
 
+class PublicGraphReasoning(nn.Module):
+    """The graph step of the public code (lxtGH/SFSegNets ``network/nn/
+    operators.py``, ``ChannelReasonModule``, at 531067b and ba475ba).
+
+    ``Z' = Z + act(BN(A_g Z))``, then ``act(BN(W_g Z'))``: the identity is
+    added where Eq. 5 subtracts ``A_g Z`` (the code's comment says
+    ``Z - A_g Z``; a learned ``A_g`` absorbs the sign), and each linear map
+    is followed by a BatchNorm1d over the nodes (K) or the node features
+    (d). Nodes are (N, K, d) rows as in :class:`GraphReasoning`.
+
+    Args:
+        num_nodes (int): K.
+        node_channels (int): d.
+        act_cfg (dict | None): The activation after each norm.
+    """
+
+    def __init__(self, num_nodes: int, node_channels: int,
+                 act_cfg: Optional[Dict]):
+        super().__init__()
+        self.adjacency = nn.Linear(num_nodes, num_nodes, bias=False)
+        self.adjacency_norm = nn.BatchNorm1d(num_nodes)
+        self.state_update = nn.Linear(node_channels, node_channels, bias=False)
+        self.state_norm = nn.BatchNorm1d(node_channels)
+        self.act = _build_act(act_cfg)
+
+    def forward(self, nodes: torch.Tensor) -> torch.Tensor:
+        """(N, K, d) -> (N, K, d)."""
+        diffused = self.adjacency(nodes.transpose(1, 2)).transpose(1, 2)
+        smoothed = nodes + self.act(self.adjacency_norm(diffused))
+        updated = self.state_norm(self.state_update(smoothed).transpose(1, 2))
+        return self.act(updated.transpose(1, 2))
+
+
 class NodeAttentionReasoning(nn.Module):
     """Self-attention over nodes, paper Eq. 6.
 
@@ -217,6 +258,8 @@ def build_reasoning(reasoning: str, num_nodes: int, node_channels: int,
     over K = ``num_nodes`` nodes of d = ``node_channels``."""
     if reasoning == 'gcn':
         return GraphReasoning(num_nodes, node_channels, act_cfg)
+    if reasoning == 'gcn_public':
+        return PublicGraphReasoning(num_nodes, node_channels, act_cfg)
     if reasoning == 'attention':
         return NodeAttentionReasoning(node_channels, act_cfg)
     if reasoning == 'fc':
@@ -243,7 +286,9 @@ class SRBlock(ResidualContextBlock):
         squeeze (str): ``'gap'`` (global average pooling of ``X~``) or
             ``'ghp'`` (global Hadamard pooling, Eq. 4). Default: 'ghp'.
         reasoning (str): ``'gcn'`` (graph convolution with the learned
-            Laplacian ``I - A_g``, Eq. 5), ``'attention'`` (self-attention
+            Laplacian ``I - A_g``, Eq. 5), ``'gcn_public'`` (the public
+            code's graph step, with BatchNorm1d and the identity added:
+            :class:`PublicGraphReasoning`), ``'attention'`` (self-attention
             among nodes, Eq. 6), ``'fc'`` (one fully connected layer over the
             vector, Table III) or ``'none'`` (the squeezed vector is used as
             it is). Default: 'gcn'.
@@ -266,6 +311,12 @@ class SRBlock(ResidualContextBlock):
             costs). 2: two fresh projections phi and g are pooled and ``X~``
             (theta) is only rescaled, the public code's four-conv layout.
             Ignored when ``squeeze='gap'``. Default: 1.
+        proj_bias (bool): Biases in the 1x1 projections of X (``X~`` and
+            the GHP ones); the public code has none. Default: True.
+        out_groups (int): Groups of ``W_R``: 1 is a dense 1x1 conv (Eq. 7);
+            the public code's is grouped, one reduced channel to
+            ``in_channels / channels`` outputs (``out_groups`` = the reduced
+            channels). Must divide both widths. Default: 1.
         zero_init (bool): Zero the last layer of the residual branch (the
             norm after ``W_R`` if there is one, else ``W_R``) in
             ``__init__`` and again at the end of ``init_weights()``, so the
@@ -300,6 +351,8 @@ class SRBlock(ResidualContextBlock):
                  node_order: str = 'contiguous',
                  ghp_scale: str = 'mean',
                  ghp_projections: int = 1,
+                 proj_bias: bool = True,
+                 out_groups: int = 1,
                  zero_init: bool = True,
                  conv_cfg: Optional[Dict] = None,
                  norm_cfg: Optional[Dict] = None,
@@ -307,6 +360,7 @@ class SRBlock(ResidualContextBlock):
                  init_cfg: Optional[Union[Dict, list]] = None,
                  with_cp: bool = False):
         self.channels = reduced_channels(in_channels, ratio)
+        check_out_groups(out_groups, self.channels, in_channels)
         check_num_nodes(num_nodes, self.channels)
         check_choice(squeeze, 'squeeze', SQUEEZE_MODES)
         check_choice(reasoning, 'reasoning', REASONING_MODES)
@@ -322,6 +376,7 @@ class SRBlock(ResidualContextBlock):
         self.node_order = node_order
         self.ghp_scale = ghp_scale
         self.with_cp = check_bool(with_cp, 'with_cp')
+        self.proj_bias = check_bool(proj_bias, 'proj_bias')
 
         self.reduce = self._projection(conv_cfg)
         if squeeze == 'ghp':
@@ -333,6 +388,7 @@ class SRBlock(ResidualContextBlock):
             self.channels,
             in_channels,
             kernel_size=1,
+            groups=out_groups,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=None)
@@ -343,6 +399,7 @@ class SRBlock(ResidualContextBlock):
             self.in_channels,
             self.channels,
             kernel_size=1,
+            bias=self.proj_bias,
             conv_cfg=conv_cfg,
             act_cfg=None)
 
@@ -392,6 +449,28 @@ class SRBlock(ResidualContextBlock):
                 f'with_cp={self.with_cp}')
 
 
+def public_code_cfg(in_channels: int) -> Dict:
+    """:class:`SRBlock` options that compute what the public code's
+    ``ChannelReasonModule(in_channels, in_channels // 2)`` computes
+    (lxtGH/SFSegNets ``network/nn/operators.py``, the same at 531067b and
+    ba475ba): 32 nodes, strided node order, GHP as an unnormalised sum of
+    two fresh projections, the public graph step, a grouped ``W_R`` with
+    GroupNorm, bias-free projections, no zero initialisation."""
+    channels = reduced_channels(in_channels, 2)
+    return dict(
+        ratio=2,
+        num_nodes=32,
+        squeeze='ghp',
+        reasoning='gcn_public',
+        node_order='strided',
+        ghp_scale='sum',
+        ghp_projections=2,
+        proj_bias=False,
+        out_groups=channels,
+        zero_init=False,
+        norm_cfg=dict(type='GN', num_groups=channels))
+
+
 def reduced_channels(in_channels: int,
                      ratio: Union[int, float],
                      in_name: str = 'in_channels') -> int:
@@ -407,6 +486,16 @@ def reduced_channels(in_channels: int,
             f'ratio={ratio!r} must divide {in_name}={in_channels} into a '
             f'whole number of reduced channels, but gives {channels}')
     return int(channels)
+
+
+def check_out_groups(out_groups: int, channels: int, in_channels: int) -> None:
+    """``out_groups`` must divide the reduced ``channels`` and
+    ``in_channels`` (the widths of ``W_R``)."""
+    check_positive_int(out_groups, 'out_groups')
+    if channels % out_groups or in_channels % out_groups:
+        raise ValueError(
+            f'out_groups={out_groups} must divide the reduced channels '
+            f'({channels}) and in_channels ({in_channels})')
 
 
 def check_num_nodes(num_nodes: int,
