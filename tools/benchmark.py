@@ -14,6 +14,8 @@ same run, and the papers' figures beside ours::
     python tools/benchmark.py isa-fig1 --quick --input 64 32 32 --json r.json
     python tools/benchmark.py isa-fig1 --mode train --dtype fp32 bf16
     python tools/benchmark.py isa-fig1 --quick --mode train --with-cp
+    python tools/benchmark.py isa-fig1 --quick --compile --mode train
+    python tools/benchmark.py isa-fig1 --quick --compile --freezing
 
 The presets are :mod:`mmctx.analysis.benchmark`'s, the modules
 :mod:`mmctx.analysis.peers`', how each figure is taken
@@ -81,6 +83,18 @@ def parse_args(argv=None):
         help='--mode train: measure each row that has a with_cp option once '
         'more with activation checkpointing (rows marked "(with_cp)", JSON '
         '"with_cp": true)')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='measure each row also compiled (torch.compile, inductor; rows '
+        'marked "(compiled)", JSON "compiled": true with latency_vs_eager '
+        'and mem_vs_eager), with its compiled/eager ratios in a table')
+    parser.add_argument(
+        '--freezing',
+        action='store_true',
+        help='with --compile in inference: inductor freezing '
+        '(torch._inductor.config.freezing: weights folded into the graph and '
+        'prepacked, as for deployment)')
     parser.add_argument('--warmup', type=non_negative_int, help='untimed runs')
     parser.add_argument(
         '--repeats', type=positive_int, help='timed runs (median)')
@@ -100,6 +114,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.plot and args.preset != 'scaling':
         parser.error('--plot is for the scaling preset')
+    if args.freezing and (not args.compile or args.mode != 'inference'):
+        parser.error('--freezing is for --compile in inference (it folds the '
+                     'weights into the graph: no training)')
     if args.with_cp and args.mode != 'train':
         parser.error('--with-cp is for --mode train (checkpointing changes '
                      'nothing in inference)')
@@ -124,24 +141,28 @@ def main(argv=None):
     print(f'# {args.preset}: {preset.source}', flush=True)
     print(
         f'device: {machine}; warm-up {warmup} (+1 profiled pass), '
-        f'median of {repeats}',
+        f'median of {repeats}' +
+        ('; compiled with inductor freezing' if args.freezing else ''),
         flush=True)
     dtypes = list(dict.fromkeys(args.dtype))
     if 'bf16' in dtypes and device.type == 'cpu':
         warn_if_slow_bf16()
     start = time.perf_counter()
-    results, roofline = run(
-        preset,
-        args.rows,
-        input_shapes(preset, args.quick, args.input),
-        device,
-        warmup,
-        repeats,
-        args.mode,
-        dtypes,
-        quick_roofline=args.quick,
-        progress=not args.no_progress,
-        with_cp=args.with_cp)
+    from torch._inductor import config as inductor_config
+    with inductor_config.patch(freezing=args.freezing):
+        results, roofline = run(
+            preset,
+            args.rows,
+            input_shapes(preset, args.quick, args.input),
+            device,
+            warmup,
+            repeats,
+            args.mode,
+            dtypes,
+            quick_roofline=args.quick,
+            progress=not args.no_progress,
+            with_cp=args.with_cp,
+            compile=args.compile)
     print('\n' + format_report(results, preset, roofline, dtypes, device.type,
                                time.perf_counter() - start))
     doc = report_dict(args.preset, results, machine)

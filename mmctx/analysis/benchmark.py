@@ -178,10 +178,13 @@ def run_size(preset: Preset,
              progress: Progress,
              mode: str = 'inference',
              dtypes: Sequence[str] = ('fp32', ),
-             with_cp: bool = False):
+             with_cp: bool = False,
+             compile: bool = False):
     """Every method of ``names`` at one input shape, in this process, once
     per dtype; with ``with_cp`` once more with it for each method that has
-    the option (:func:`set_with_cp`).
+    the option (:func:`set_with_cp`); with ``compile`` each row also
+    compiled (inductor), with its latency and memory over the eager row's
+    (``latency_vs_eager``, ``mem_vs_eager``).
 
     Returns:
         dict: ``input``, ``mode``, ``rows`` (:func:`measure_module`'s) and
@@ -209,12 +212,28 @@ def run_size(preset: Preset,
                              False, )
         for dtype in dtypes:
             for cp in checkpointing:
-                rows.append(
-                    measure_module(module, x, name, warmup, repeats, mode,
-                                   dtype, progress.step, cp))
+                eager = measure_module(module, x, name, warmup, repeats, mode,
+                                       dtype, progress.step, cp)
+                rows.append(eager)
+                if compile:
+                    rows.append(
+                        against_eager(
+                            measure_module(module, x, name, warmup, repeats,
+                                           mode, dtype, progress.step, cp,
+                                           True), eager))
         del module
         gc.collect()
     return dict(input=list(shape), mode=mode, rows=rows, skipped=skipped)
+
+
+def against_eager(row: Dict, eager: Dict) -> Dict:
+    """``row`` (compiled) with its latency and peak memory over ``eager``'s.
+    """
+    return dict(
+        row,
+        latency_vs_eager=round(row['latency_ms'] / eager['latency_ms'], 4),
+        mem_vs_eager=round(row['peak_mem_mb'] / eager['peak_mem_mb'], 4)
+        if eager['peak_mem_mb'] else None)
 
 
 def reference_row(preset: Preset) -> str:
@@ -268,10 +287,12 @@ def run(preset: Preset,
         dtypes: Sequence[str] = ('fp32', ),
         quick_roofline: bool = False,
         progress: bool = True,
-        with_cp: bool = False) -> Tuple[List[Dict], Roofline]:
+        with_cp: bool = False,
+        compile: bool = False) -> Tuple[List[Dict], Roofline]:
     """Every row of ``names`` at every shape, once per dtype (and with
     ``with_cp`` once more with activation checkpointing where a module has
-    it), and the device's matmul roofline, in this process.
+    it; with ``compile`` each also compiled, :func:`run_size`), and the
+    device's matmul roofline, in this process.
 
     Returns:
         tuple: one :func:`run_size` result per shape, and the roofline.
@@ -283,7 +304,7 @@ def run(preset: Preset,
                            3 if quick_roofline else 5)
     results = [
         run_size(preset, names, shape, device, warmup, repeats, bar, mode,
-                 dtypes, with_cp) for shape in shapes
+                 dtypes, with_cp, compile) for shape in shapes
     ]
     bar.close()
     return results, roofline

@@ -200,7 +200,8 @@ def measure_module(module: nn.Module,
                    mode: str = 'inference',
                    dtype: str = 'fp32',
                    on_step: Optional[Callable[[str], None]] = None,
-                   with_cp: bool = False) -> Dict:
+                   with_cp: bool = False,
+                   compiled: bool = False) -> Dict:
     """One benchmark row of ``module`` at input ``x``.
 
     Args:
@@ -216,19 +217,28 @@ def measure_module(module: nn.Module,
         with_cp (bool): measure with ``with_cp`` set on every submodule
             that has it (:func:`set_with_cp`), False on all of them
             otherwise.
+        compiled (bool): measure ``torch.compile(module)`` (inductor, the
+            default backend), compiled by one untimed step before the
+            memory and latency ones; the MACs are the module's.
 
     Returns:
-        dict: ``method, mode, dtype, with_cp, params, flops`` (forward
-        MACs), ``peak_mem_mb, latency_ms``.
+        dict: ``method, mode, dtype, with_cp, compiled, params, flops``
+        (forward MACs), ``peak_mem_mb, latency_ms``.
     """
     tell = on_step or (lambda text: None)
     module = module.to(x.device).eval()
     if not set_with_cp(module, with_cp) and with_cp:
         raise ValueError(f'{name} has no with_cp option')
-    label = f'{name} (with_cp)' if with_cp else name
+    label = row_label(dict(method=name, with_cp=with_cp, compiled=compiled))
     tell(f'{label} {mode} {dtype}: flops')
     flops = count_flops(module, x)
-    step = make_step(module, x, mode, dtype)
+    if compiled:
+        torch._dynamo.reset()  # each row compiles its own module
+        step = make_step(torch.compile(module), x, mode, dtype)
+        tell(f'{label} {mode} {dtype}: compiling')
+        step()
+    else:
+        step = make_step(module, x, mode, dtype)
     tell(f'{label} {mode} {dtype}: memory')
     peak = peak_memory_mb(step, x.device)
     tell(f'{label} {mode} {dtype}: latency')
@@ -239,10 +249,18 @@ def measure_module(module: nn.Module,
         mode=mode,
         dtype=dtype,
         with_cp=with_cp,
+        compiled=compiled,
         params=int(count_params(module)),
         flops=int(flops),
         peak_mem_mb=round(float(peak), 3),
         latency_ms=round(float(latency), 3))
+
+
+def row_label(row: Dict) -> str:
+    """The row's method, marked when it ran with activation checkpointing
+    or compiled."""
+    marks = [m for m in ('with_cp', 'compiled') if row.get(m)]
+    return row['method'] + ''.join(f' ({m})' for m in marks)
 
 
 def cpu_model() -> str:

@@ -5,7 +5,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from .benchmark import Preset, reference_row
-from .measure import Roofline
+from .measure import Roofline, row_label
 from .papers import (ISA_FIG1_RATIOS, ISA_TABLE13, SR_TABLE4, SR_TABLE5,
                      TABLE5_REFERENCE)
 
@@ -25,9 +25,8 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
     DF-Seg-v2 for ``sr-table5``), and the paper's figures beside them."""
     rows = result['rows']
     ref_name = reference_row(preset)
-    ref = next(
-        (r for r in rows if r['method'] == ref_name and not r.get('with_cp')),
-        None)
+    ref = next((r for r in rows if r['method'] == ref_name
+                and not r.get('with_cp') and not r.get('compiled')), None)
     base = next((r for r in rows if r['method'] in ('2x3x3', '3x3')), None)
     training = result.get('mode') == 'train'
     head = [
@@ -69,13 +68,6 @@ def markdown_table(result: Dict, preset: Preset, roofline: Roofline) -> str:
     return '\n'.join(lines)
 
 
-def row_label(row: Dict) -> str:
-    """The row's method, marked when it ran with activation checkpointing.
-    """
-    return f"{row['method']} (with_cp)" if row.get('with_cp') else \
-        row['method']
-
-
 def dtype_table(result: Dict, dtypes: Sequence[str]) -> str:
     """Each method's latency and peak memory in every dtype against fp32,
     from the same run."""
@@ -94,6 +86,21 @@ def dtype_table(result: Dict, dtypes: Sequence[str]) -> str:
                 cells.append(
                     _fmt(ratio(row, fp32, key) if row else None, '.2f'))
         lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def compile_table(result: Dict) -> str:
+    """Each compiled row's latency and peak memory against the same row
+    eager, from the same run (``latency_vs_eager``, ``mem_vs_eager``)."""
+    head = [
+        'method', 'dtype', 'latency compiled / eager', 'mem compiled / eager'
+    ]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for row in result['rows']:
+        if row.get('compiled'):
+            lines.append(f"| {row_label(row)} | {row['dtype']} | "
+                         f"{_fmt(row.get('latency_vs_eager'), '.2f')} | "
+                         f"{_fmt(row.get('mem_vs_eager'), '.2f')} |")
     return '\n'.join(lines)
 
 
@@ -172,9 +179,12 @@ def report_dict(preset_name: str, results: List[Dict], device: str) -> Dict:
         {"preset": str, "input": [C, H, W], "device": str,
          "rows": [{"method": str, "mode": "inference" | "train",
                    "dtype": "fp32" | "bf16", "with_cp": bool,
-                   "params": int,
+                   "compiled": bool, "params": int,
                    "flops": int (forward MACs), "peak_mem_mb": float,
                    "latency_ms": float}]}
+
+    A compiled row (``--compile``) also has ``latency_vs_eager`` and
+    ``mem_vs_eager``: its figures over the same row's eager ones.
 
     ``scaling`` adds ``"sizes"``: one ``{"input", "rows", "skipped"}`` per
     size; the top-level ``input`` and ``rows`` are the largest size's.
@@ -247,6 +257,9 @@ def format_report(results: List[Dict], preset: Preset, roofline: Roofline,
         if len(dtypes) > 1:
             parts.append(f'## input 1x{size}, {mode}: dtypes against fp32'
                          '\n\n' + dtype_table(res, dtypes))
+        if any(r.get('compiled') for r in res['rows']):
+            parts.append(f'## input 1x{size}, {mode}: compiled (inductor) '
+                         'against eager\n\n' + compile_table(res))
     source = 'CUDA allocator' if device_type == 'cuda' else \
         'CPU allocation trace'
     step = 'forward + backward' if mode == 'train' else 'forward'

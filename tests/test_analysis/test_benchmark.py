@@ -18,6 +18,7 @@ ROW_TYPES = dict(
     mode=str,
     dtype=str,
     with_cp=bool,
+    compiled=bool,
     params=int,
     flops=int,
     peak_mem_mb=float,
@@ -162,6 +163,9 @@ def test_bad_arguments_are_named(run_tool, capsys):
     assert 'NotAModule' in capsys.readouterr().err
     assert run_tool('benchmark', 'isa-fig1', '--plot', 'x.png') == 2
     assert '--plot' in capsys.readouterr().err
+    assert run_tool('benchmark', 'isa-fig1', '--freezing') == 2
+    assert '--freezing is for --compile in inference' in \
+        capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown \\['NotAModule'\\]"):
         select_rows(PRESETS['isa-fig1'], methods=['NotAModule'])
 
@@ -283,6 +287,30 @@ def test_with_cp_rows(run_tool, capsys, tmp_path):
     assert rows['ISA', True]['peak_mem_mb'] < rows['ISA', False]['peak_mem_mb']
     assert run_tool('benchmark', 'isa-fig1', '--with-cp') == 2
     assert '--with-cp is for --mode train' in capsys.readouterr().err
+
+
+def test_compile_rows(run_tool, capsys, tmp_path):
+    """``--compile``: each row once more compiled (inductor), marked in the
+    tables and the JSON with its latency and memory over the same row
+    eager, from the same run."""
+    doc, printed = benchmark_json(run_tool, capsys, tmp_path / 'c.json',
+                                  'isa-fig1', '--quick', '--input', C, H, W,
+                                  '--compile', '--methods', 'SR-GAP')
+    rows = {(r['method'], r['compiled']): r for r in doc['rows']}
+    assert set(rows) == {('NL', False), ('NL', True), ('SR-GAP', False),
+                         ('SR-GAP', True)}
+    compile_section = printed.split('compiled (inductor) against eager')[1]
+    table = _table_rows(compile_section)
+    for method in ('NL', 'SR-GAP'):
+        eager, compiled = rows[method, False], rows[method, True]
+        assert compiled['flops'] == eager['flops']
+        assert compiled['latency_vs_eager'] == pytest.approx(
+            compiled['latency_ms'] / eager['latency_ms'], rel=1e-3)
+        assert compiled['mem_vs_eager'] == pytest.approx(
+            compiled['peak_mem_mb'] / eager['peak_mem_mb'], rel=1e-3)
+        assert float(table[f'{method} (compiled)']
+                     ['latency compiled / eager']) == pytest.approx(
+                         compiled['latency_vs_eager'], abs=0.006)
 
 
 def test_train_step_reaches_parameters_and_input():

@@ -9,7 +9,7 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
-from ._tracing import exporting
+from ._tracing import compiling, exporting
 
 RUNNING_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
 
@@ -56,6 +56,11 @@ def checkpointed(module: nn.Module, function: Callable, *args):
     """
     if not torch.is_grad_enabled() or exporting():
         return function(*args)
+    if compiling():
+        # AOT autograd recomputes from the functionalised graph, whose
+        # BatchNorm statistics are written once; swapping them as below
+        # would be traced into the graph as a second, in-place update
+        return checkpoint(function, *args, use_reentrant=False)
     return checkpoint(
         function,
         *args,

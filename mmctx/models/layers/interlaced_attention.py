@@ -105,12 +105,14 @@ class SelfAttentionUnit(nn.Module):
         out_channels (int): Channels of the output.
         value_bias (bool): Whether the value conv has a bias: False as in
             openseg (official), True as in mmseg. Default: False.
-        fused_attn (bool): Use ``F.scaled_dot_product_attention`` (flash /
-            memory-efficient kernels on GPU, a fused kernel on CPU when
-            ``key_channels == value_channels``, else SDPA's math path) rather
-            than the explicit ``softmax(Q K^T) V``. Same result. mmengine's
-            FLOP counter does not count SDPA: set False to count FLOPs.
-            Default: True.
+        fused_attn (bool): Use ``F.scaled_dot_product_attention`` rather
+            than the explicit ``softmax(Q K^T) V``; same result, also under
+            ``torch.compile`` (export takes the explicit path). Flash
+            attention needs keys as wide as values, which ISA's are not, so
+            SDPA picks among its other kernels (memory-efficient, cuDNN or
+            math on GPU; a fused kernel on CPU only when ``key_channels ==
+            value_channels``). mmengine's FLOP counter does not count SDPA:
+            set False to count FLOPs. Default: True.
         conv_cfg (dict, optional): Config of the conv layers. Default: None.
         norm_cfg (dict, optional): Config of the norm layers.
             Default: ``dict(type='BN')``.
@@ -208,11 +210,18 @@ class SelfAttentionUnit(nn.Module):
 
 
 def _clip(factor: int, size):
-    """``min(factor, size)``, as a graph value while tracing (``size`` is a
-    0-dim tensor under ``torch.jit.trace``, a SymInt under dynamo)."""
+    """``min(factor, size)``, as a graph value while exporting (``size`` is
+    a 0-dim tensor under ``torch.jit.trace``, a SymInt under
+    ``torch.export``). Otherwise a Python branch, which ``torch.compile``
+    guards on (``size >= factor``: one graph for maps of a window or more,
+    not one per size; dynamo would turn a builtin ``min`` into a symbolic
+    one), so that inductor gets plain sizes: a symbolic ``Min`` in the
+    padding arithmetic fails its lowering."""
     if isinstance(size, Tensor):
         return torch.clamp(size, max=factor)
-    return torch.sym_min(factor, size)
+    if exporting():
+        return torch.sym_min(factor, size)
+    return factor if size >= factor else size
 
 
 def _project_to_groups(project: nn.Sequential, x: Tensor, to_groups,
