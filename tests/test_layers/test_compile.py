@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(
     not hasattr(torch.compiler, 'is_exporting'),
     reason='torch < 2.5 cannot tell torch.compile from export '
     '(torch.compiler.is_exporting), so a compiled model takes the export '
-    'path there (docs/en/advanced_guides/deployment.md)')
+    'path there (docs/en/advanced_guides/compatibility.md)')
 
 ISA = dict(reduction=2)
 
