@@ -51,13 +51,18 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a pickled object outside :func:`allowed_globals`."""
 
 
+#: What a pickled ``HistoryBuffer`` looks up with ``getattr``: its
+#: statistics methods (``register_statistics``, say, would let a checkpoint
+#: call it through torch's ``_rebuild_from_type_v2``).
+HISTORY_BUFFER_STATISTICS = ('current', 'max', 'mean', 'min')
+
+
 def _history_buffer_method(owner, name: str):
     """``getattr`` as a checkpoint may use it: a ``HistoryBuffer`` pickles
     its statistics methods as ``getattr(HistoryBuffer, 'min')``. Nothing
     else is looked up."""
     from mmengine.logging import HistoryBuffer
-    if owner is HistoryBuffer and isinstance(name, str) and \
-            not name.startswith('_'):
+    if owner is HistoryBuffer and name in HISTORY_BUFFER_STATISTICS:
         return getattr(owner, name)
     raise pickle.UnpicklingError(
         f'getattr({owner!r}, {name!r}) is not a HistoryBuffer statistic')
@@ -215,6 +220,15 @@ def allowlist_pickle_module() -> types.ModuleType:
 def _refusing_unsafe_globals(source):
     try:
         yield
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError,
+            ImportError) as error:
+        # an allowed global called with what a crafted pickle gives it
+        raise UnsafeCheckpointError(
+            f'Refused to load {source!r}: unpickling it failed with '
+            f'{type(error).__name__}: {_last_line(error)}; a checkpoint '
+            'OpenMMLab wrote does not. If you trust this file, load it with '
+            f'{TRUST_ENV}=1 in the environment or inside '
+            '`with mmctx.checkpoint.trusted_checkpoints():`.') from error
     except EOFError as error:
         raise CorruptCheckpointError(
             f'{source!r} ends early: a truncated checkpoint') from error

@@ -76,6 +76,44 @@ def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
+class HistoryBufferAttribute:
+    """Unpickles as ``getattr(HistoryBuffer, name)``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __reduce__(self):
+        return getattr, (HistoryBuffer, self.name)
+
+
+class Gadget:
+    """torch's allowlisted ``_rebuild_from_type_v2`` calls ``func(*args)``:
+    with ``func = getattr(HistoryBuffer, 'register_statistics')`` and
+    ``codecs.encode`` as the argument, unpickling would change mmengine's
+    process-wide statistics table."""
+
+    def __reduce__(self):
+        import codecs
+        return torch._tensor._rebuild_from_type_v2, (
+            HistoryBufferAttribute('register_statistics'), torch.Tensor,
+            (codecs.encode, ), {})
+
+
+@pytest.mark.usefixtures('mechanism')
+def test_the_history_buffer_getattr_gadget_is_refused_uncalled(tmp_path):
+    """Only the statistic methods checkpoints pickle (``current``, ``max``,
+    ``mean``, ``min``) pass the loader's ``getattr``; the gadget chain is
+    refused with the unsafe-checkpoint error naming the file, and nothing
+    was registered."""
+    path = str(tmp_path / 'gadget.pth')
+    torch.save(dict(state_dict={}, meta=dict(note=Gadget())), path)
+    registered = dict(HistoryBuffer._statistics_methods)
+    with pytest.raises(UnsafeCheckpointError, match='gadget.pth'):
+        load_checkpoint(torch.nn.Linear(2, 3), path, map_location='cpu')
+    assert HistoryBuffer._statistics_methods == registered
+    assert 'encode' not in HistoryBuffer._statistics_methods
+
+
 @pytest.mark.usefixtures('mechanism')
 def test_a_callers_weights_only_false_does_not_lift_the_allowlist(tmp_path):
     """onedl-mmengine 0.10.12 retries a refused checkpoint with

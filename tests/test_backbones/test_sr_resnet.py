@@ -101,6 +101,32 @@ def test_with_cp_gives_the_same_values_gradients_and_statistics():
         cp.state_dict(), plain.state_dict(), rtol=0, atol=0)
 
 
+def test_with_cp_checkpoints_in_training_after_a_frozen_stem(monkeypatch):
+    """An input that needs no gradient (a frozen stem's output) is still
+    checkpointed in training, with the parameters' gradients of the plain
+    block; not in eval."""
+    from mmctx.models.backbones import sr_resnet
+    calls = []
+    checkpointed = sr_resnet.checkpointed
+    monkeypatch.setattr(sr_resnet, 'checkpointed',
+                        lambda *args: calls.append(1) or checkpointed(*args))
+    torch.manual_seed(0)
+    plain, _ = pair()
+    cp, _ = pair(with_cp=True)
+    cp.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 32, 9, 11, dtype=torch.float64)
+    grads = []
+    for block in (plain.double().train(), cp.double().train()):
+        block(x).square().sum().backward()
+        grads.append([p.grad for p in block.parameters()])
+    assert calls == [1]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(b, a, rtol=1e-12, atol=1e-12)
+    cp.eval()
+    cp(x)
+    assert calls == [1]
+
+
 @pytest.mark.parametrize('depth', [50, 101])
 def test_is_mmpretrains_resnet_plus_one_gate_per_bottleneck(depth):
     ours, theirs = SRResNet(depth), ResNet(depth)

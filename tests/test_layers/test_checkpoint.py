@@ -102,6 +102,33 @@ def test_with_cp_gives_the_same_step(name):
     assert_same_step(plain, checkpointed, x * 2)
 
 
+def second_order_step(module, x):
+    """The input gradient twice through one graph (``retain_graph``, the
+    recomputation runs twice) and the gradient of its square sum (double
+    backward)."""
+    torch.manual_seed(0)  # the dropout masks
+    out = module(x)
+    weight = torch.linspace(-1, 1, out.numel(), dtype=out.dtype)
+    loss = (out * weight.view_as(out)).sum()
+    first, = torch.autograd.grad(loss, x, retain_graph=True, create_graph=True)
+    again, = torch.autograd.grad(loss, x, retain_graph=True)
+    second, = torch.autograd.grad(first.square().sum(), x)
+    return first.detach(), again, second, module.state_dict()
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('name', MODULES)
+def test_with_cp_allows_a_second_backward(name):
+    plain, checkpointed = twins(MODULES[name], zero_init=False) \
+        if 'Block' in name else twins(MODULES[name])
+    x = torch.randn(2, 16, 7, 8, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(
+        second_order_step(checkpointed, x),
+        second_order_step(plain, x),
+        rtol=0,
+        atol=0)
+
+
 @pytest.mark.smoke
 def test_dropout_draws_the_same_mask_in_the_recomputation():
     plain, checkpointed = twins(MODULES['ISAModule-concat-dropout'])

@@ -32,8 +32,10 @@ class SRBottleneck(Bottleneck):
 
     def forward(self, x):
         # with_cp: our non-reentrant checkpoint, which updates BatchNorm
-        # running statistics once (mmpretrain's reentrant one, twice)
-        if self.with_cp and x.requires_grad:
+        # running statistics once (mmpretrain's reentrant one, twice) and
+        # checkpoints in training also after a frozen stem, whose output
+        # needs no gradient (as mmcv's bottlenecks do)
+        if self.with_cp and self.training:
             out = checkpointed(self, self._residual_sum, x)
         else:
             out = self._residual_sum(x)

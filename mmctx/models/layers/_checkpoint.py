@@ -2,7 +2,7 @@
 forward keeps only its inputs for the backward, which runs it again."""
 import contextlib
 from functools import partial
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -14,28 +14,40 @@ from ._tracing import compiling, exporting
 RUNNING_STATS = ('running_mean', 'running_var', 'num_batches_tracked')
 
 
-@contextlib.contextmanager
-def running_stats_frozen(module: nn.Module) -> Iterator[None]:
-    """The BatchNorm layers of ``module`` in training mode normalise with
-    the batch statistics as usual, but their updates of the running
-    statistics (and ``num_batches_tracked``) go to copies, dropped on exit.
-    The layers run as they did in the forward (the checkpoint checks that
-    the recomputation saves the same tensors)."""
-    buffers = [(norm, name, getattr(norm, name)) for norm in module.modules()
-               if isinstance(norm, _BatchNorm) and norm.training
-               and norm.track_running_stats for name in RUNNING_STATS
-               if getattr(norm, name) is not None]
-    for norm, name, buffer in buffers:
-        setattr(norm, name, buffer.clone())
-    try:
-        yield
-    finally:
-        for norm, name, buffer in buffers:
+class RunningStatsFrozen:
+    """While entered, the BatchNorm layers of ``module`` in training mode
+    normalise with the batch statistics as usual, but their updates of the
+    running statistics (and ``num_batches_tracked``) go to copies, dropped
+    on exit. The layers run as they did in the forward (the checkpoint
+    checks that the recomputation saves the same tensors).
+
+    It can be entered again after each exit: torch enters the
+    recomputation context once per recomputation, so twice for a second
+    backward through the same graph (``retain_graph``, double backward).
+    """
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+        self.saved = []
+
+    def __enter__(self) -> None:
+        self.saved = [(norm, name, getattr(norm, name))
+                      for norm in self.module.modules()
+                      if isinstance(norm, _BatchNorm) and norm.training
+                      and norm.track_running_stats for name in RUNNING_STATS
+                      if getattr(norm, name) is not None]
+        for norm, name, buffer in self.saved:
+            setattr(norm, name, buffer.clone())
+
+    def __exit__(self, *exc_info) -> bool:
+        for norm, name, buffer in self.saved:
             setattr(norm, name, buffer)
+        self.saved = []
+        return False
 
 
 def _forward_and_recompute_contexts(module: nn.Module):
-    return contextlib.nullcontext(), running_stats_frozen(module)
+    return contextlib.nullcontext(), RunningStatsFrozen(module)
 
 
 def checkpointed(module: nn.Module, function: Callable, *args):
