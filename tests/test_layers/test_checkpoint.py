@@ -49,6 +49,14 @@ def twins(build, **kwargs):
     return plain, checkpointed
 
 
+def twins_of(name):
+    """:func:`twins` of ``MODULES[name]``, the blocks active (not
+    zero-initialised), so that every parameter gets a gradient."""
+    if 'Block' in name:
+        return twins(MODULES[name], zero_init=False)
+    return twins(MODULES[name])
+
+
 def train_step(module, x, seed=0):
     """Output, input gradient and parameter gradients of one step from the
     output's weighted sum (a fixed weight, so every output counts)."""
@@ -94,8 +102,7 @@ def saved_bytes(module, x):
 @pytest.mark.smoke
 @pytest.mark.parametrize('name', MODULES)
 def test_with_cp_gives_the_same_step(name):
-    plain, checkpointed = twins(MODULES[name], zero_init=False) \
-        if 'Block' in name else twins(MODULES[name])
+    plain, checkpointed = twins_of(name)
     x = torch.randn(2, 16, 7, 8, dtype=torch.float64, requires_grad=True)
     assert_same_step(plain, checkpointed, x)
     # a second step: the running statistics were updated once per step
@@ -119,8 +126,7 @@ def second_order_step(module, x):
 @pytest.mark.smoke
 @pytest.mark.parametrize('name', MODULES)
 def test_with_cp_allows_a_second_backward(name):
-    plain, checkpointed = twins(MODULES[name], zero_init=False) \
-        if 'Block' in name else twins(MODULES[name])
+    plain, checkpointed = twins_of(name)
     x = torch.randn(2, 16, 7, 8, dtype=torch.float64, requires_grad=True)
     torch.testing.assert_close(
         second_order_step(checkpointed, x),
