@@ -86,7 +86,9 @@ def test_table_iv_parameters():
     [(dict(groups=3), ValueError, 'groups=3 must divide channels=4'),
      (dict(kernel='poly'), ValueError, 'kernel must be one of'),
      (dict(order=0), ValueError, 'order must be a positive int'),
-     (dict(gamma=-1.0), ValueError, 'gamma must be a positive number'),
+     (dict(gamma=-1.0), ValueError, 'gamma must be a positive finite'),
+     (dict(gamma=float('nan')), ValueError, 'gamma .* got nan'),
+     (dict(gamma=float('inf')), ValueError, 'gamma .* got inf'),
      (dict(use_scale='yes'), TypeError, 'use_scale must be True or False')],
     ids=str)
 def test_bad_arguments_are_named(kwargs, error, words):

@@ -118,10 +118,11 @@ class CGNLBlock(ResidualContextBlock):
                 f'in_channels={in_channels}')
         self.kernel = check_choice(kernel, 'kernel', KERNELS)
         self.order = check_positive_int(order, 'order')
+        # nan and inf pass a `<= 0` check and make every output nan
         if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) \
-                or gamma <= 0:
-            raise ValueError(f'gamma must be a positive number, but got '
-                             f'{gamma!r}')
+                or not math.isfinite(gamma) or gamma <= 0:
+            raise ValueError(f'gamma must be a positive finite number, but '
+                             f'got {gamma!r}')
         self.gamma = float(gamma)
         self.use_scale = check_bool(use_scale, 'use_scale')
         self.theta, self.phi, self.g = (

@@ -16,7 +16,7 @@ from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from mmctx.registry import MODELS
-from ._checks import check_positive_int
+from ._checks import check_positive_int, is_int
 
 
 def _layer_cfgs(norm_cfg: Optional[Dict]) -> Dict:
@@ -116,7 +116,11 @@ class DualAttention(nn.Module):
         super().__init__()
         from mmseg.models.decode_heads.da_head import CAM, PAM
         check_positive_int(in_channels, 'in_channels')
-        self.pam = PAM(in_channels, pam_channels or max(in_channels // 8, 1))
+        # 0 must not pass for None (the default) as `pam_channels or` would
+        self.pam = PAM(
+            in_channels,
+            max(in_channels // 8, 1) if pam_channels is None else
+            check_positive_int(pam_channels, 'pam_channels'))
         self.cam = CAM()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -147,6 +151,10 @@ class EMAUnit(nn.Module):
         from mmseg.models.decode_heads.ema_head import EMAModule
         c = check_positive_int(in_channels, 'in_channels')
         self.mid_conv = ConvModule(c, c, 1, act_cfg=None)
+        if isinstance(momentum, bool) or not isinstance(
+                momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError('momentum must be a number in [0, 1], but got '
+                             f'{momentum!r}')
         self.ema = EMAModule(c, check_positive_int(num_bases, 'num_bases'),
                              check_positive_int(num_stages, 'num_stages'),
                              momentum)
@@ -226,9 +234,16 @@ class PyramidNonLocal(nn.Module):
         super().__init__()
         from mmseg.models.decode_heads.ann_head import APNB
         c = check_positive_int(in_channels, 'in_channels')
+        if not isinstance(key_pool_scales, (tuple, list)) or \
+                not key_pool_scales or not all(
+                    is_int(s) and s > 0 for s in key_pool_scales):
+            # a 0 grid pools nothing: the context would be exactly zero
+            raise ValueError('key_pool_scales must be a non-empty sequence of '
+                             f'positive ints, but got {key_pool_scales!r}')
         self.apnb = APNB(
             in_channels=c,
-            channels=channels or c // 2,
+            channels=c // 2 if channels is None else check_positive_int(
+                channels, 'channels'),
             out_channels=c,
             query_scales=(1, ),
             key_pool_scales=tuple(key_pool_scales),
