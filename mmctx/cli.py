@@ -2,9 +2,13 @@
 the arguments are parsed, naming the option and what was written, not after
 the work (or deep inside torch); and the config a tool is given."""
 import argparse
+import math
 import os
 import os.path as osp
 from typing import Dict, Optional
+
+#: What ``mmengine.Config.fromfile`` reads.
+CONFIG_SUFFIXES = ('.py', '.json', '.yaml', '.yml')
 
 
 def positive_int(value: str) -> int:
@@ -14,6 +18,38 @@ def positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(
             f'must be a positive int, got {value}')
     return number
+
+
+def positive_float(value: str) -> float:
+    """A finite ``float`` > 0 (``--tolerance nan`` failed every check after
+    the work)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'must be a number, got {value!r}')
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(
+            f'must be a positive finite number, got {value}')
+    return number
+
+
+def torch_device(value: str) -> str:
+    """A device this torch has: ``cpu``, or ``cuda[:i]`` where CUDA is
+    available (refused here, not when the model moves)."""
+    import torch
+    try:
+        device = torch.device(value)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a device such as 'cpu' or 'cuda:0', got {value!r}")
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(
+            f'{value!r}: CUDA is not available in this torch '
+            f'({torch.__version__})')
+    if device.type not in ('cpu', 'cuda'):
+        raise argparse.ArgumentTypeError(
+            f"must be 'cpu' or 'cuda[:i]', got {value!r}")
+    return value
 
 
 def non_negative_int(value: str) -> int:
@@ -58,6 +94,7 @@ def load_config(path: str, cfg_options: Optional[Dict] = None):
 
     Raises:
         FileNotFoundError: no such file or shipped config.
+        ValueError: the file is not a config mmengine reads.
     """
     from mmengine.config import Config
 
@@ -66,6 +103,9 @@ def load_config(path: str, cfg_options: Optional[Dict] = None):
         path = shipped_config_path(path[len(PREFIX):])
     elif not osp.isfile(path):
         raise FileNotFoundError(f'config: no such file {path!r}')
+    if osp.splitext(path)[1] not in CONFIG_SUFFIXES:
+        raise ValueError(f'config: {path!r} is not a config file (one of '
+                         f'{", ".join(CONFIG_SUFFIXES)})')
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -17,6 +17,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 EXPORTERS = ('torchscript', 'dynamo')
+#: The lowest ONNX opset the segmentors export at (at 9 and 10 the
+#: TorchScript exporter fails on the resize of the logits).
+MIN_OPSET = 11
 
 
 def randomise_(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -49,14 +52,13 @@ def build_segmentor(config: str,
     """An mmseg segmentor from ``config`` in eval mode on the CPU, SyncBN
     turned into BN, nothing downloaded. Without ``checkpoint`` its weights
     are random (:func:`randomise_`) and a warning says so."""
-    from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from mmseg.registry import MODELS
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+
+    from .cli import load_config
+    cfg = load_config(config, cfg_options)
     check_segmentor_config(cfg, config)
     cfg.model.pretrained = None
     cfg.model.backbone.init_cfg = None

@@ -112,6 +112,22 @@ def test_loading_into_a_head_with_other_options_is_refused(
         load_checkpoint(model, converted[2], map_location='cpu')
 
 
+def test_the_record_survives_a_re_save(converted, repo_root, tmp_path):
+    """A model that loaded the conversion saves mask_padding=False with the
+    weights (it used to save no record: the re-saved file loaded strictly
+    into the default mask_padding=True)."""
+    resaved = str(tmp_path / 'resaved.pth')
+    torch.save(dict(state_dict=converted[1].state_dict()), resaved)
+    model = build_model(
+        osp.join(repo_root, 'configs/_base_/models/isanet_r50-d8.py'),
+        {'model.decode_head.value_bias': True})
+    with pytest.raises(
+            ValueError,
+            match=r'decode_head\.isa_module\.stages\.0 .*mask_padding=False'
+            r'.*mask_padding=True'):
+        load_checkpoint(model, resaved, map_location='cpu', strict=True)
+
+
 def test_rejects_a_checkpoint_of_another_head():
     with pytest.raises(KeyError, match='ISANet'):
         convert_state_dict({'decode_head.conv_seg.weight': torch.zeros(1)})

@@ -62,6 +62,16 @@ def test_plugin_cost_is_the_backbones_difference(run_tool, capsys):
     assert 'no config file or folder' in capsys.readouterr().err
 
 
+def test_a_segmentation_config_is_named():
+    """Before: a row of zeros (or a KeyError from mmdet's registry)."""
+    config = osp.join(REPO_ROOT, 'configs', 'isa_r50_cityscapes.py')
+    with pytest.raises(
+            ValueError,
+            match=r'isa_r50_cityscapes.py is not an MMDetection config '
+            r"\(default_scope='mmseg'\)"):
+        plugin_cost(config, (64, 96), {})
+
+
 def test_context_block_cost_is_one_block():
     """A paper row's single block: the stock backbone is the one without
     it, and the row names where the block is."""

@@ -35,7 +35,8 @@ from mmctx.analysis import (METHODS, PRESETS, format_report, input_shapes,
                             machine_description, plot_scaling, report_dict,
                             run, select_rows)
 from mmctx.analysis.papers import SR_TABLE5
-from mmctx.cli import non_negative_int, positive_int, writable_file
+from mmctx.cli import (non_negative_int, positive_int, torch_device,
+                       writable_file)
 from mmctx.engine.cpu_bf16 import warn_if_slow_bf16
 
 
@@ -102,7 +103,11 @@ def parse_args(argv=None):
         '--threads',
         type=positive_int,
         help='torch.set_num_threads (default: torch default)')
-    parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:i]'")
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        type=torch_device,
+        help="'cpu' or 'cuda[:i]'")
     parser.add_argument(
         '--json', metavar='PATH', type=writable_file, help='write the results')
     parser.add_argument(
@@ -124,8 +129,6 @@ def parse_args(argv=None):
         args.rows = select_rows(PRESETS[args.preset], args.quick, args.methods)
     except ValueError as error:
         parser.error(f'--{error}')
-    if args.device.startswith('cuda') and not torch.cuda.is_available():
-        parser.error('--device cuda: CUDA is not available in this torch')
     return args
 
 

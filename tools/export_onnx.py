@@ -18,13 +18,14 @@ import argparse
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import DictAction
 
-from mmctx.cli import positive_int, writable_file
-from mmctx.deployment import (EXPORTERS, SegmentorLogits, build_segmentor,
-                              check_sizes, errors_against_float64,
-                              export_error_ratio, export_onnx, random_inputs,
-                              size_unit)
+from mmctx.cli import positive_float, positive_int, writable_file
+from mmctx.deployment import (EXPORTERS, MIN_OPSET, SegmentorLogits,
+                              build_segmentor, check_sizes,
+                              errors_against_float64, export_error_ratio,
+                              export_onnx, random_inputs, size_unit)
 
 
 def parse_args(argv=None):
@@ -47,7 +48,8 @@ def parse_args(argv=None):
         '--opset',
         type=positive_int,
         default=17,
-        help='ONNX opset (default 17; dynamo writes >= 18)')
+        help=f'ONNX opset, at least {MIN_OPSET} (default 17; dynamo writes '
+        '>= 18)')
     parser.add_argument(
         '--exporter',
         choices=EXPORTERS,
@@ -55,7 +57,7 @@ def parse_args(argv=None):
         help='torch.onnx exporter')
     parser.add_argument(
         '--tolerance',
-        type=float,
+        type=positive_float,
         default=10.0,
         help="largest accepted ratio of onnxruntime's error "
         "to float32 PyTorch's, both against float64 PyTorch "
@@ -67,7 +69,11 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='config overrides, as in mmseg tools')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.opset < MIN_OPSET:
+        parser.error(f'argument --opset: must be at least {MIN_OPSET}, got '
+                     f'{args.opset}')
+    return args
 
 
 def main(argv=None):
@@ -86,8 +92,12 @@ def main(argv=None):
     except ValueError as error:
         sys.exit(f'error: {error}')
     export_input, = random_inputs([(1, *args.shape)])
-    opset = export_onnx(model, args.out, export_input, args.dynamic,
-                        args.opset, args.exporter)
+    try:
+        opset = export_onnx(model, args.out, export_input, args.dynamic,
+                            args.opset, args.exporter)
+    except torch.onnx.errors.OnnxExporterError as error:
+        sys.exit(f'error: the export failed with --opset {args.opset} '
+                 f'({args.exporter} exporter): {error}')
     print(f'wrote {args.out} ({args.exporter} exporter, opset {opset}, '
           f'{"dynamic" if args.dynamic else "static"} shape)')
     checks = [export_input] + random_inputs(sizes, seed=1)

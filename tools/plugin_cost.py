@@ -16,6 +16,7 @@ stock pipeline (short side 800) and padded to a multiple of 32 (the SR paper
 measures at 1200x800): stage 4 is 25x38.
 """
 import argparse
+import sys
 from typing import Dict
 
 from mmengine.config import DictAction
@@ -54,9 +55,13 @@ def main():
     args = parse_args()
     shape = tuple(args.shape)
     cache: Dict = {}
-    rows = [
-        plugin_cost(c, shape, cache, args.cfg_options) for c in args.configs
-    ]
+    try:
+        rows = [
+            plugin_cost(c, shape, cache, args.cfg_options)
+            for c in args.configs
+        ]
+    except ValueError as error:
+        sys.exit(f'error: {error}')
     print(format_table(rows, shape))
 
 

@@ -19,7 +19,7 @@ import sys
 from mmengine.config import DictAction
 
 import mmctx  # noqa: F401
-from mmctx.cli import non_negative_int
+from mmctx.cli import folder_to_create, non_negative_int, torch_device
 from mmctx.visualization.pictures import build_model, write_pictures
 
 
@@ -30,7 +30,10 @@ def parse_args(argv=None):
     parser.add_argument('image', help='image file')
     parser.add_argument('--checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--out', required=True, help='folder the pictures go to')
+        '--out',
+        required=True,
+        type=folder_to_create,
+        help='folder the pictures go to')
     parser.add_argument(
         '--pixel',
         nargs=2,
@@ -42,7 +45,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--layer',
         help='module name of the SR or ISA layer (default: the last one)')
-    parser.add_argument('--device', default='cpu', help='e.g. cuda:0')
+    parser.add_argument(
+        '--device', default='cpu', type=torch_device, help='e.g. cuda:0')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

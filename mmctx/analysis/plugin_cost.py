@@ -114,6 +114,12 @@ def plugin_cost(config: str,
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if cfg.get('default_scope') != 'mmdet':
+        raise ValueError(
+            f'{config} is not an MMDetection config (default_scope='
+            f"{cfg.get('default_scope')!r}): plugin_cost counts the blocks "
+            "of a detector's backbone; tools/get_flops.py counts a "
+            'segmentor')
     backbone_key = repr(cfg.model.backbone.to_dict())
     if backbone_key not in cache:
         with_plugins = build_detector(cfg).backbone

@@ -18,8 +18,10 @@ What changes under ``decode_head.`` (everything else is copied as is):
 
 The fusion conv's input channels are swapped (halves exchanged) because the
 two heads concatenate in opposite orders. The two options are recorded in the
-state dict's metadata for ``decode_head``: loading it into an
-``mmctx.ISAHead`` with other values is refused, naming the option.
+state dict's metadata for ``decode_head`` and ``mask_padding`` also in the
+attention's record (``isa_module.stages.0.options_record``), which a head
+that loaded the conversion saves again: loading it into an ``mmctx.ISAHead``
+with other values is refused, naming the option.
 """
 from collections import OrderedDict
 from typing import Dict
@@ -28,6 +30,7 @@ import torch
 from mmengine.runner import CheckpointLoader
 
 from ..models.decode_heads.isa_head import OPTIONS_KEY
+from ..models.layers._options import RECORD, encode_options
 
 HEAD = 'decode_head.'
 STAGE = HEAD + 'isa_module.stages.0.'
@@ -38,6 +41,10 @@ RENAMES = (
 UNCHANGED_HEAD_PREFIXES = (HEAD + 'in_conv.', HEAD + 'conv_seg.')
 FUSE_OLD, FUSE_NEW = HEAD + 'out_conv.', HEAD + 'isa_module.fuse.'
 HEAD_OPTIONS = dict(value_bias=True, mask_padding=False)
+#: The attention's record of its options, which survives a
+#: re-save of the head that loaded the conversion.
+ATTENTION_RECORD = (STAGE + RECORD,
+                    dict(mask_padding=False, order='long_short'))
 
 
 def swap_concat_halves(weight: torch.Tensor) -> torch.Tensor:
@@ -78,6 +85,7 @@ def convert_state_dict(
         if key == FUSE_OLD + 'conv.weight':
             value = swap_concat_halves(value)
         converted[new_key] = value
+    converted[ATTENTION_RECORD[0]] = encode_options(ATTENTION_RECORD[1])
     # the options travel with the weights: mmctx.ISAHead refuses to load
     # them with other values (its per-module state-dict metadata)
     converted._metadata = OrderedDict(

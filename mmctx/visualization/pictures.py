@@ -75,6 +75,27 @@ class FeatureGrid:
             align_corners=False)[0].cpu().numpy()
 
 
+def read_image(path: str) -> np.ndarray:
+    """The RGB image at ``path``, at least 2x2 pixels (mmseg's drawing
+    fails on one row or column).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not an image OpenCV reads, or too small.
+    """
+    import cv2
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image: no such file {path!r}')
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f'image: {path!r} is not an image OpenCV reads')
+    if min(image.shape[:2]) < 2:
+        raise ValueError(f'image: {path!r} is {image.shape[0]}x'
+                         f'{image.shape[1]} pixels; the pictures need at '
+                         'least 2x2')
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 def predict(model, image_path: str, recorder: ContextRecorder):
     """Run ``model``'s test pipeline on the image with ``recorder`` on;
     returns the data sample."""
@@ -141,11 +162,10 @@ def write_pictures(model,
     Returns:
         list[str]: The files written.
     """
-    import mmcv
+    image = read_image(image_path)
     layer = check_context_layer(model, layer, source)
     recorder = ContextRecorder(model, names=[layer])
     sample = predict(model, image_path, recorder)
-    image = mmcv.imread(image_path, channel_order='rgb')
     grid = FeatureGrid(sample.metainfo, recorder.inputs[layer].shape[-2:])
     prediction = draw_prediction(model, image, sample)
     os.makedirs(out_dir, exist_ok=True)

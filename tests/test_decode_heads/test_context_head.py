@@ -165,8 +165,32 @@ def test_sync_bn_reverts():
         (dict(context_cfg=dict(type='NonLocal2d', in_channels=8)), ValueError,
          'in_channels=8'),
         (dict(channels='16'), ValueError, 'channels must be a positive int'),
+        (dict(num_convs=1.5), ValueError, 'num_convs must be 1 or 2, got 1.5'),
+        (dict(num_convs=2.0), ValueError, 'num_convs must be 1 or 2, got 2.0'),
+        (dict(norm_cfg='BN'), TypeError,
+         "norm_cfg must be None or a dict with a type, .* but got 'BN'"),
+        (dict(act_cfg='ReLU'), TypeError,
+         "act_cfg must be None or a dict with a type, .* but got 'ReLU'"),
+        (dict(
+            context_cfg=dict(
+                type='mmctx.DownsampledSelfAttention',
+                key_channels=4,
+                out_channels=4)), ValueError,
+         "with fusion='none' .* out_channels=4, but the head has channels=16"),
     ],
     ids=str)
 def test_bad_arguments_are_named(kwargs, error, words):
     with pytest.raises(error, match=words):
         build(type='mmctx.ContextHead', **kwargs)
+
+
+def test_a_module_that_changes_the_width_without_fusion_is_named():
+    """A module whose output width the config does not state: the head
+    names it at the first forward (before: a conv's channel error)."""
+    head = build(type='mmctx.ContextHead')
+    head.context = torch.nn.Conv2d(CHANNELS, 4, 1)
+    with pytest.raises(
+            ValueError,
+            match=r"with fusion='none' .* but Conv2d returned 4 channels for "
+            rf"the head's channels={CHANNELS}"):
+        head([torch.zeros(1, IN_CHANNELS, 6, 6)])

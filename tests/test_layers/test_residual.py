@@ -57,6 +57,41 @@ def test_wrong_input_is_named(name):
 
 
 @pytest.mark.smoke
+@pytest.mark.parametrize('name', BLOCKS)
+def test_an_empty_map_is_named_and_an_empty_batch_works(name):
+    """A map with no row gave a ZeroDivisionError (ISA) or a conv error
+    (SR); an empty batch crashed in a reshape (CGNL)."""
+    block = BLOCKS[name]()
+    with pytest.raises(
+            ValueError,
+            match=rf'{name} expects a map of at least 1x1 positions, got '
+            r'input of shape \(1, 16, 0, 5\)'):
+        block(torch.zeros(1, 16, 0, 5))
+    assert block(torch.zeros(0, 16, 6, 7)).shape == (0, 16, 6, 7)
+
+
+# every block's layer configs; a string used to fail in a bare mmcv assert
+LAYER_CFGS = [(name, cfg) for name in BLOCKS
+              for cfg in ('conv_cfg', 'norm_cfg', 'act_cfg')
+              if not (name == 'CGNLBlock' and cfg != 'conv_cfg')
+              and not (name == 'DoubleAttentionBlock' and cfg == 'act_cfg')]
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize('name, cfg', LAYER_CFGS, ids=str)
+def test_a_layer_config_that_is_not_a_dict_is_named(name, cfg):
+    build = BLOCKS[name]
+    kwargs = {cfg: 'BN'}
+    if name == 'CGNLBlock':
+        build = lambda **kw: CGNLBlock(16, groups=2, **kw)  # noqa: E731
+    with pytest.raises(
+            TypeError,
+            match=rf'^{cfg} must be None or a dict with a type, such as '
+            rf"dict\(type='\w+'\), but got 'BN'$"):
+        build(**kwargs)
+
+
+@pytest.mark.smoke
 def test_readme_pytorch_example(repo_root):
     """The README's plain-PyTorch block runs as written, and its comment
     holds: both blocks start as the identity."""

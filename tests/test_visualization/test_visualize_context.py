@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from mmctx.converters import convert_checkpoint
-from mmctx.visualization.pictures import FeatureGrid
+from mmctx.visualization.pictures import FeatureGrid, read_image
 
 pytestmark = pytest.mark.stack
 
@@ -148,3 +148,23 @@ def test_feature_grid_maps_pixels_through_resize_and_padding():
     upsampled = grid.to_image(maps)
     assert upsampled.shape == (1, 96, 128)
     assert upsampled.max() == 0
+
+
+@pytest.mark.parametrize(
+    'content, words', [
+        (b'hello', 'is not an image OpenCV reads'),
+        (b'', 'is not an image OpenCV reads'),
+        ('1x1', 'is 1x1 pixels; the pictures need at least 2x2'),
+    ],
+    ids=['text', 'empty', '1x1'])
+def test_an_image_the_pictures_cannot_use_is_named(tmp_path, content, words):
+    """Before: an AssertionError in mmcv, a cv2.error, an IndexError in
+    mmseg's drawing."""
+    path = str(tmp_path / 'image.png')
+    if content == '1x1':
+        mmcv.imwrite(np.zeros((1, 1, 3), np.uint8), path)
+    else:
+        with open(path, 'wb') as f:
+            f.write(content)
+    with pytest.raises(ValueError, match=f"^image: '{path}' {words}"):
+        read_image(path)

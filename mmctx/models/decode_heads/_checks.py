@@ -3,16 +3,22 @@ run before the head builds anything: errors name the head's argument."""
 import inspect
 from typing import Dict, Optional
 
-from ..layers._checks import check_positive_int, check_ratio
+from ..layers._checks import check_layer_cfgs, check_positive_int, check_ratio
 
 
 def check_decode_head_args(kwargs: dict) -> None:
-    """``channels`` a positive int and ``dropout_ratio`` in [0, 1), as
-    written in ``kwargs`` (a ``'0.1'`` string fails deep in mmseg)."""
+    """``channels`` a positive int, ``dropout_ratio`` in [0, 1) and the
+    layer configs dicts, as written in ``kwargs`` (a ``'0.1'`` string or
+    ``norm_cfg='BN'`` fails deep in mmseg or mmcv)."""
     if 'channels' in kwargs:
         check_positive_int(kwargs['channels'], 'channels')
     if 'dropout_ratio' in kwargs:
         check_ratio(kwargs['dropout_ratio'], 'dropout_ratio')
+    check_layer_cfgs(
+        **{
+            name: kwargs[name]
+            for name in ('conv_cfg', 'norm_cfg', 'act_cfg') if name in kwargs
+        })
 
 
 HEAD_ARGUMENTS = ('norm_cfg', 'act_cfg', 'init_cfg')

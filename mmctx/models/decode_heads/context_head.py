@@ -7,7 +7,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.fcn_head import FCNHead
 
 from mmctx.registry import MODELS
-from ..layers._checks import check_choice
+from ..layers._checks import check_choice, is_int
 from ._checks import check_decode_head_args
 
 FUSIONS = ('none', 'concat')
@@ -74,16 +74,21 @@ class ContextHead(FCNHead):
         check_decode_head_args(kwargs)
         check_choice(fusion, 'fusion', FUSIONS)
         num_convs = kwargs.setdefault('num_convs', 2)
-        if num_convs not in (1, 2) or isinstance(num_convs, bool):
+        if not is_int(num_convs) or num_convs not in (1, 2):
             raise ValueError('ContextHead places its module after the first '
                              f'conv: num_convs must be 1 or 2, got '
                              f'{num_convs!r}')
         super().__init__(**kwargs)
         self.fusion = fusion
         self.context = _context_module(context_cfg, self.channels)
+        context_channels = (context_cfg or {}).get('out_channels',
+                                                   self.channels)
+        if fusion == 'none' and context_channels != self.channels:
+            raise ValueError(
+                f"with fusion='none' the module's output replaces its input: "
+                f'context_cfg has out_channels={context_channels!r}, but the '
+                f"head has channels={self.channels}; use fusion='concat'")
         if fusion == 'concat':
-            context_channels = (context_cfg or {}).get('out_channels',
-                                                       self.channels)
             self.fuse = ConvModule(
                 self.channels + context_channels,
                 self.channels,
@@ -97,6 +102,12 @@ class ContextHead(FCNHead):
         x = self._transform_inputs(inputs)
         feats = self.convs[0](x)
         context = self.context(feats)
+        if self.fusion == 'none' and context.size(1) != self.channels:
+            raise ValueError(
+                f"with fusion='none' the module's output replaces its input, "
+                f'but {type(self.context).__name__} returned '
+                f'{context.size(1)} channels for the head\'s channels='
+                f"{self.channels}; use fusion='concat'")
         if self.fusion == 'concat':
             context = self.fuse(torch.cat([feats, context], dim=1))
         feats = self.convs[1:](context)

@@ -1,6 +1,6 @@
 """Argument checks shared by the blocks: errors name the argument and the
 values it may take."""
-from typing import Sequence
+from typing import Mapping, Sequence
 
 
 def is_int(value) -> bool:
@@ -28,6 +28,30 @@ def check_bool(value, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f'{name} must be True or False, but got {value!r}')
     return value
+
+
+LAYER_CFG_EXAMPLES = {
+    'conv_cfg': "dict(type='Conv2d')",
+    'act_cfg': "dict(type='ReLU')",
+    'gate_cfg': "dict(type='Sigmoid')",
+}
+
+
+def check_layer_cfg(value, name: str):
+    """None or a dict with a ``type`` (mmcv asserts on a bare string such as
+    ``norm_cfg='BN'``)."""
+    if value is not None and not (isinstance(value, Mapping)
+                                  and 'type' in value):
+        example = LAYER_CFG_EXAMPLES.get(name, "dict(type='BN')")
+        raise TypeError(f'{name} must be None or a dict with a type, such as '
+                        f'{example}, but got {value!r}')
+    return value
+
+
+def check_layer_cfgs(**cfgs) -> None:
+    """:func:`check_layer_cfg` on each keyword (``norm_cfg=...``)."""
+    for name, value in cfgs.items():
+        check_layer_cfg(value, name)
 
 
 def check_ratio(value, name: str) -> float:

@@ -11,11 +11,15 @@ from ._checks import check_bool, check_positive_int
 
 
 def check_input(x: Tensor, in_channels: int, owner: str) -> None:
-    """``x`` must be (N, in_channels, H, W); the error names ``owner``."""
+    """``x`` must be (N, in_channels, H, W) with H, W >= 1 (N may be 0); the
+    error names ``owner``."""
     if x.dim() != 4 or x.size(1) != in_channels:
         raise ValueError(
             f'{owner} expects input of shape (N, in_channels={in_channels}, '
             f'H, W), got {tuple(x.shape)}')
+    if x.size(2) == 0 or x.size(3) == 0:
+        raise ValueError(f'{owner} expects a map of at least 1x1 positions, '
+                         f'got input of shape {tuple(x.shape)}')
 
 
 def last_zero_init(conv: ConvModule) -> None:

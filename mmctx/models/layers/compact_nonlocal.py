@@ -26,7 +26,9 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
 from mmctx.registry import PLUGIN_MODELS
-from ._checks import check_bool, check_choice, check_positive_int
+from ._checks import (check_bool, check_choice, check_layer_cfgs,
+                      check_positive_int)
+from ._options import RecordedOptions
 from ._residual import ResidualContextBlock
 
 KERNELS = ('dot', 'gaussian')
@@ -51,9 +53,9 @@ def compact_attention(theta: Tensor, phi: Tensor, g: Tensor, kernel: str,
 
     Every channel and position of the group is one element of the sum, as
     the official code flattens ``C x H x W``."""
-    n = theta.size(0)
-    t, p, v = theta.reshape(n, 1, -1), phi.reshape(n, 1, -1), \
-        g.reshape(n, -1, 1)
+    # flatten, not reshape(n, 1, -1): an empty batch has no -1 to infer
+    t, p, v = theta.flatten(1)[:, None], phi.flatten(1)[:, None], \
+        g.flatten(1)[:, :, None]
     if kernel == 'gaussian':
         t = taylor_features(t[:, 0], order, gamma)
         p = taylor_features(p[:, 0], order, gamma)
@@ -64,7 +66,7 @@ def compact_attention(theta: Tensor, phi: Tensor, g: Tensor, kernel: str,
 
 
 @PLUGIN_MODELS.register_module()
-class CGNLBlock(ResidualContextBlock):
+class CGNLBlock(RecordedOptions, ResidualContextBlock):
     """Compact generalized non-local block (the official ``SpatialCGNL``;
     ``kernel='gaussian'`` is ``SpatialCGNLx``).
 
@@ -97,6 +99,8 @@ class CGNLBlock(ResidualContextBlock):
 
     _abbr_ = 'cgnl_block'
 
+    recorded_options = ('kernel', 'order', 'gamma', 'use_scale')
+
     def __init__(self,
                  in_channels: int,
                  channels: Optional[int] = None,
@@ -109,6 +113,7 @@ class CGNLBlock(ResidualContextBlock):
                  conv_cfg: Optional[Dict] = None,
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None):
         super().__init__(in_channels, zero_init, init_cfg)
+        check_layer_cfgs(conv_cfg=conv_cfg)
         channels = in_channels // 2 if channels is None else channels
         self.channels = check_positive_int(channels, 'channels')
         self.groups = check_positive_int(groups, 'groups')
@@ -138,6 +143,7 @@ class CGNLBlock(ResidualContextBlock):
             norm_cfg=dict(type='GN', num_groups=groups),
             act_cfg=None)
         self.zero_init_residual()
+        self.record_options()
 
     def out_layer(self) -> ConvModule:
         return self.out_proj

@@ -20,7 +20,7 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
 from mmctx.registry import PLUGIN_MODELS
-from ._checks import check_positive_int
+from ._checks import check_layer_cfgs, check_positive_int
 from ._residual import ResidualContextBlock
 
 
@@ -82,6 +82,7 @@ class DoubleAttentionBlock(ResidualContextBlock):
                  norm_cfg: Optional[Dict] = None,
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None):
         super().__init__(in_channels, zero_init, init_cfg)
+        check_layer_cfgs(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         m = in_channels // 2 if feature_channels is None else \
             check_positive_int(feature_channels, 'feature_channels')
         n = m if num_descriptors is None else \

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from mmctx.registry import MODELS
 from ._checks import check_bool, check_choice, check_positive_int
+from ._options import RecordedOptions
 from ._residual import check_input
 from .interlaced_attention import SelfAttentionUnit
 
@@ -25,7 +26,7 @@ POOLS = ('max', 'avg')
 
 
 @MODELS.register_module()
-class DownsampledSelfAttention(nn.Module):
+class DownsampledSelfAttention(RecordedOptions, nn.Module):
     """``upsample(SA(pool_scale(x)))``: the context map, without residual
     (a context module of :class:`mmctx.models.decode_heads.ContextHead`).
 
@@ -49,6 +50,8 @@ class DownsampledSelfAttention(nn.Module):
         act_cfg (dict, optional): Config of activations.
             Default: ``dict(type='ReLU')``.
     """
+
+    recorded_options = ('pool', 'align_corners')
 
     def __init__(self,
                  in_channels: int,
@@ -78,6 +81,7 @@ class DownsampledSelfAttention(nn.Module):
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg)
+        self.record_options()
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) -> (N, out_channels, H, W)."""

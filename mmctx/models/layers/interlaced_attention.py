@@ -49,8 +49,9 @@ from torch import Tensor
 
 from mmctx.registry import MODELS, PLUGIN_MODELS
 from ._checkpoint import checkpointed
-from ._checks import (check_bool, check_choice, check_positive_int,
-                      check_ratio, is_int)
+from ._checks import (check_bool, check_choice, check_layer_cfgs,
+                      check_positive_int, check_ratio, is_int)
+from ._options import RecordedOptions
 from ._residual import ResidualContextBlock, check_input
 from ._tracing import exporting
 
@@ -131,6 +132,7 @@ class SelfAttentionUnit(nn.Module):
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU')):
         super().__init__()
+        check_layer_cfgs(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.in_channels = check_positive_int(in_channels, 'in_channels')
         self.key_channels = check_positive_int(key_channels, 'key_channels')
         self.value_channels = check_positive_int(value_channels,
@@ -206,7 +208,8 @@ class SelfAttentionUnit(nn.Module):
         query, key, value = (
             t.flatten(2).transpose(1, 2) for t in self.project(x))
         context = self.attend(query, key, value)
-        return self.out_project(context.transpose(1, 2).reshape(n, -1, h, w))
+        return self.out_project(
+            context.transpose(1, 2).reshape(n, context.size(-1), h, w))
 
 
 def _clip(factor: int, size):
@@ -327,7 +330,7 @@ class _GroupLayout:
 
 
 @MODELS.register_module()
-class InterlacedSparseAttention(nn.Module):
+class InterlacedSparseAttention(RecordedOptions, nn.Module):
     """Interlaced sparse self-attention: a long-range then a short-range step.
 
     Paper Sec. 3.2 and Fig. 5. Each step is a :class:`SelfAttentionUnit`
@@ -377,6 +380,8 @@ class InterlacedSparseAttention(nn.Module):
             Default: False.
     """
 
+    recorded_options = ('order', 'mask_padding')
+
     def __init__(self,
                  in_channels: int,
                  key_channels: int,
@@ -417,6 +422,7 @@ class InterlacedSparseAttention(nn.Module):
         else:
             self.short_range, self.long_range = first, second
         self.steps = tuple(order.split('_'))  # ('long', 'short') or reverse
+        self.record_options()
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) -> context (N, out_channels, H, W)."""

@@ -16,15 +16,19 @@ from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from mmctx.registry import MODELS
-from ._checks import check_positive_int, is_int
+from ._checks import check_layer_cfg, check_positive_int, is_int
+from ._options import RecordedOptions
 
 
 def _layer_cfgs(norm_cfg: Optional[Dict]) -> Dict:
-    return dict(conv_cfg=None, norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
+    return dict(
+        conv_cfg=None,
+        norm_cfg=check_layer_cfg(norm_cfg, 'norm_cfg'),
+        act_cfg=dict(type='ReLU'))
 
 
 @MODELS.register_module()
-class RecurrentCrissCrossAttention(nn.Module):
+class RecurrentCrissCrossAttention(RecordedOptions, nn.Module):
     """CCNet's RCCA: mmcv's ``CrissCrossAttention`` applied ``recurrence``
     times with shared weights (``CCHead`` without its convs).
 
@@ -34,12 +38,15 @@ class RecurrentCrissCrossAttention(nn.Module):
             every other). Default: 2.
     """
 
+    recorded_options = ('recurrence', )
+
     def __init__(self, in_channels: int, recurrence: int = 2):
         super().__init__()
         from mmcv.ops import CrissCrossAttention
         self.recurrence = check_positive_int(recurrence, 'recurrence')
         self.cca = CrissCrossAttention(
             check_positive_int(in_channels, 'in_channels'))
+        self.record_options()
 
     def forward(self, x: Tensor) -> Tensor:
         for _ in range(self.recurrence):
@@ -70,7 +77,10 @@ class PyramidBlock(nn.Module):
         from mmseg.models.decode_heads.psp_head import PPM
         if kind not in ('ppm', 'aspp'):
             raise ValueError(f"kind must be 'ppm' or 'aspp', but got {kind!r}")
-        branch = check_positive_int(in_channels, 'in_channels') // 4
+        if check_positive_int(in_channels, 'in_channels') < 4:
+            raise ValueError('in_channels must be at least 4 (each branch has '
+                             f'in_channels // 4), but got {in_channels}')
+        branch = in_channels // 4
         common = _layer_cfgs(norm_cfg)
         if kind == 'ppm':
             self.branches = PPM((1, 2, 3, 6),
@@ -150,6 +160,7 @@ class EMAUnit(nn.Module):
         super().__init__()
         from mmseg.models.decode_heads.ema_head import EMAModule
         c = check_positive_int(in_channels, 'in_channels')
+        check_layer_cfg(norm_cfg, 'norm_cfg')
         self.mid_conv = ConvModule(c, c, 1, act_cfg=None)
         if isinstance(momentum, bool) or not isinstance(
                 momentum, (int, float)) or not 0 <= momentum <= 1:
@@ -214,7 +225,7 @@ class SEBlock(nn.Module):
 
 
 @MODELS.register_module()
-class PyramidNonLocal(nn.Module):
+class PyramidNonLocal(RecordedOptions, nn.Module):
     """ANN's asymmetric pyramid non-local block (mmseg's ``APNB``): keys
     and values pooled to the ``key_pool_scales`` grids.
 
@@ -225,6 +236,8 @@ class PyramidNonLocal(nn.Module):
             ``in_channels // 2``.
         norm_cfg (dict, optional): Norm of its layers. Default: BN.
     """
+
+    recorded_options = ('key_pool_scales', )
 
     def __init__(self,
                  in_channels: int,
@@ -240,14 +253,16 @@ class PyramidNonLocal(nn.Module):
             # a 0 grid pools nothing: the context would be exactly zero
             raise ValueError('key_pool_scales must be a non-empty sequence of '
                              f'positive ints, but got {key_pool_scales!r}')
+        self.key_pool_scales = tuple(key_pool_scales)
         self.apnb = APNB(
             in_channels=c,
             channels=c // 2 if channels is None else check_positive_int(
                 channels, 'channels'),
             out_channels=c,
             query_scales=(1, ),
-            key_pool_scales=tuple(key_pool_scales),
+            key_pool_scales=self.key_pool_scales,
             **_layer_cfgs(norm_cfg))
+        self.record_options()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.apnb(x)

@@ -57,7 +57,9 @@ from mmcv.cnn import ConvModule, build_activation_layer
 
 from mmctx.registry import PLUGIN_MODELS
 from ._checkpoint import checkpointed
-from ._checks import check_bool, check_choice, check_positive_int
+from ._checks import (check_bool, check_choice, check_layer_cfg,
+                      check_layer_cfgs, check_positive_int)
+from ._options import RecordedOptions
 from ._residual import ResidualContextBlock, check_input
 
 SQUEEZE_MODES = ('gap', 'ghp')
@@ -268,7 +270,7 @@ def build_reasoning(reasoning: str, num_nodes: int, node_channels: int,
 
 
 @PLUGIN_MODELS.register_module()
-class SRBlock(ResidualContextBlock):
+class SRBlock(RecordedOptions, ResidualContextBlock):
     """Squeeze Reasoning block (SRNet, paper Sec. III-B, Eq. 4-7).
 
     ``Y = X + W_R(X~ o reason(squeeze(X~)))`` with ``X~`` the 1x1-reduced
@@ -341,6 +343,7 @@ class SRBlock(ResidualContextBlock):
     """
 
     _abbr_ = 'sr_block'
+    recorded_options = ('node_order', 'ghp_scale')
 
     def __init__(self,
                  in_channels: int,
@@ -359,6 +362,7 @@ class SRBlock(ResidualContextBlock):
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
                  init_cfg: Optional[Union[Dict, list]] = None,
                  with_cp: bool = False):
+        check_layer_cfgs(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.channels = reduced_channels(in_channels, ratio)
         check_out_groups(out_groups, self.channels, in_channels)
         check_num_nodes(num_nodes, self.channels)
@@ -393,6 +397,7 @@ class SRBlock(ResidualContextBlock):
             norm_cfg=norm_cfg,
             act_cfg=None)
         self.zero_init_residual()
+        self.record_options()
 
     def _projection(self, conv_cfg: Optional[Dict]) -> ConvModule:
         return ConvModule(
@@ -510,7 +515,7 @@ def check_num_nodes(num_nodes: int,
 
 
 @PLUGIN_MODELS.register_module()
-class SRGate(nn.Module):
+class SRGate(RecordedOptions, nn.Module):
     """Squeeze Reasoning as a channel gate (SRNet, paper Sec. IV-E, Table X).
 
     SENet's excitation with its two fully connected layers replaced by the
@@ -542,6 +547,7 @@ class SRGate(nn.Module):
     """
 
     _abbr_ = 'sr_gate'
+    recorded_options = ('node_order', )
 
     def __init__(self,
                  in_channels: int,
@@ -560,7 +566,9 @@ class SRGate(nn.Module):
         self.node_order = check_choice(node_order, 'node_order', NODE_ORDERS)
         self.reasoning = build_reasoning(reasoning, num_nodes,
                                          in_channels // num_nodes, None)
-        self.gate = build_activation_layer(gate_cfg)
+        self.gate = build_activation_layer(
+            check_layer_cfg(gate_cfg, 'gate_cfg'))
+        self.record_options()
 
     def gates(self, x: torch.Tensor) -> torch.Tensor:
         """The channel gates of ``x``: (N, C, H, W) -> (N, C)."""
