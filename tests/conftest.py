@@ -8,7 +8,9 @@ import types
 import pytest
 import torch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from mmctx.testing import repo_root_of
+
+REPO_ROOT = repo_root_of(__file__)
 SHARED_DATA = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
 
 

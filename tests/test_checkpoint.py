@@ -5,9 +5,7 @@ pickle module (every torch; the only way on torch 2.1), each test on both
 where both exist; anything else refused before it runs."""
 import io
 import os
-import subprocess
-import sys
-import textwrap
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -137,33 +135,29 @@ def test_trusted_opt_in_loads_it(tmp_path):
         CheckpointLoader.load_checkpoint(path, map_location='cpu')
 
 
-def test_trust_environment_variable(tmp_path):
+@pytest.mark.parametrize(
+    'trust, error', [('1', None), ('', UnsafeCheckpointError),
+                     (None, UnsafeCheckpointError)] +
+    [(value, f'{TRUST_ENV}={value!r} is not understood')
+     for value in ('false', '0', 'yes', 'True', ' 1')],
+    ids=repr)
+def test_trust_environment_variable(tmp_path, monkeypatch, trust, error):
     """One spelling of yes; unset or empty is no; anything else is refused
-    loudly (``false`` used to mean yes: the payload ran)."""
+    loudly (``false`` used to mean yes: the payload ran). The variable is
+    read at each load, so the test sets it in this process."""
     path, marker = save_malicious(tmp_path)
-    code = textwrap.dedent(f"""
-        import mmctx
-        from mmengine.runner import CheckpointLoader
-        CheckpointLoader.load_checkpoint({path!r}, map_location='cpu')
-    """)
-    cases = [('1', 'loads'), ('', 'UnsafeCheckpointError'),
-             (None, 'UnsafeCheckpointError')
-             ] + [(value, f'{TRUST_ENV}={value!r} is not understood')
-                  for value in ('false', '0', 'yes', 'True', ' 1')]
-    for trust, outcome in cases:
-        env = {k: v for k, v in os.environ.items() if k != TRUST_ENV}
-        if trust is not None:
-            env[TRUST_ENV] = trust
-        result = subprocess.run([sys.executable, '-c', code],
-                                capture_output=True,
-                                text=True,
-                                timeout=120,
-                                env=env)
-        loads = outcome == 'loads'
-        assert (result.returncode == 0) == loads, (trust, result.stderr)
-        assert marker.exists() == loads, trust
-        assert loads or outcome in result.stderr, (trust, result.stderr)
-        marker.unlink(missing_ok=True)
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    if trust is not None:
+        monkeypatch.setenv(TRUST_ENV, trust)
+    if error is None:
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    elif isinstance(error, str):
+        with pytest.raises(ValueError, match=re.escape(error)):
+            CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    else:
+        with pytest.raises(error):
+            CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert marker.exists() == (error is None)
 
 
 @pytest.mark.usefixtures('mechanism')

@@ -239,6 +239,7 @@ start = time.monotonic()
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('group, disable, runs_on', [
     ('gloo', '', True),
     ('gloo', 'gloo_exit', False),

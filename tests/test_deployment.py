@@ -401,6 +401,7 @@ print(worst)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.stack
 @pytest.mark.parametrize('disable, right', [('', True),
                                             ('mmdeploy_sdpa', False)])

@@ -16,8 +16,9 @@ from packaging.requirements import Requirement
 
 from mmctx.stack import (DISTRIBUTIONS, SUPPORTED, UnsupportedStackError,
                          check_stack, check_version)
+from mmctx.testing import repo_root_of
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = repo_root_of(__file__)
 STACK = {dist for dists in DISTRIBUTIONS.values() for dist in dists}
 # what a stack pins by itself: numpy 1 for mmcv 2.1, numpy 2 for OneDL;
 # setuptools with pkg_resources for mmcv, openmim and mmengine's bases
@@ -65,13 +66,15 @@ def wheel_requirements(wheel):
     return {r.name.lower() for r in requirements if r.marker is None}
 
 
-@pytest.mark.smoke
+@pytest.mark.stack
+@pytest.mark.slow
 def test_wheel_requires_nothing_a_stack_pins(wheel):
     required = wheel_requirements(wheel)
     assert required and not required & PINNED_BY_THE_STACK, required
 
 
 @pytest.mark.stack
+@pytest.mark.slow
 def test_pip_install_would_change_no_package(wheel, tmp_path):
     """pip's own plan for ``pip install <wheel>`` here: mmctx and nothing
     else (no torch, mmcv, numpy or setuptools upgrade)."""
@@ -89,6 +92,7 @@ def _mmctx_distribution_installed():
 
 
 @pytest.mark.stack
+@pytest.mark.slow
 @pytest.mark.skipif(
     _mmctx_distribution_installed(),
     reason='mmctx is installed here (make\'s editable '

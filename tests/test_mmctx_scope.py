@@ -31,6 +31,7 @@ def _scope_pth_installed():
     return any(osp.isfile(osp.join(f, 'mmctx-scope.pth')) for f in folders)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not _scope_pth_installed(),
     reason='mmctx-scope.pth is not installed here (mmctx '

@@ -20,13 +20,14 @@ import zipfile
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from mmctx.testing import repo_root_of
+
+pytestmark = pytest.mark.slow
 
 TESTED = '<!-- tested: tests/test_packaging.py runs this block -->'
 
 INFERENCE_DOC = osp.join(
-    osp.dirname(osp.dirname(osp.abspath(__file__))), 'docs', 'en',
-    'user_guides', 'inference.md')
+    repo_root_of(__file__), 'docs', 'en', 'user_guides', 'inference.md')
 
 
 def marked_blocks(path):

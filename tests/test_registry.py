@@ -119,6 +119,7 @@ def test_public_api_is_what_configs_build():
         assert hasattr(mmctx, name), name
 
 
+@pytest.mark.slow
 def test_without_the_host_building_says_what_to_install():
     """MMPretrain's and MMDetection's backbones stay registered where their
     host does not import, and building one names what to install."""

@@ -9,9 +9,10 @@ from mmengine.config import Config
 
 from mmctx.analysis.plugin_cost import (DETECTION_PREFIXES, find_configs,
                                         format_table, plugin_cost)
-from mmctx.testing import sample_cfg_options, write_thing_annotations
+from mmctx.testing import (repo_root_of, sample_cfg_options,
+                           write_thing_annotations)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = repo_root_of(__file__)
 
 
 def test_attention_flops_counted_for_fused_and_explicit_paths():

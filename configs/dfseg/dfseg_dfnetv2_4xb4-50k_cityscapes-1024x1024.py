@@ -5,7 +5,7 @@
 _base_ = [
     '../_base_/models/dfseg_dfnetv2.py',
     'mmseg::_base_/datasets/cityscapes_1024x1024.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/poly.py'
 ]
 crop_size = (1024, 1024)
 data_preprocessor = dict(size=crop_size)
@@ -23,15 +23,5 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
-max_iters = 50000
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=5000)
+train_cfg = dict(max_iters=50000, val_interval=5000)
 default_hooks = dict(checkpoint=dict(interval=5000))

@@ -3,7 +3,7 @@
 # R-101 as in the paper, single-scale evaluation (CE2P protocol).
 _base_ = [
     '../_base_/models/isanet_r50-d8.py', '../_base_/datasets/lip_473x473.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/poly.py'
 ]
 crop_size = (473, 473)
 data_preprocessor = dict(size=crop_size)
@@ -16,15 +16,6 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=0.007))
 train_dataloader = dict(batch_size=10)
 train_cfg = dict(max_iters=114000, val_interval=11400)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=114000,
-        by_epoch=False)
-]
 default_hooks = dict(checkpoint=dict(interval=11400))
 # `mim test --tta`: a flipped left arm is a right one, so the flipped view's
 # logits swap the same classes as the training flip before the views are

@@ -19,13 +19,7 @@ train_dataloader = dict(
 optim_wrapper = dict(optimizer=dict(lr=0.001))
 train_cfg = dict(max_iters=9000, val_interval=900)
 param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-5,
-        power=0.9,
-        begin=0,
-        end=9000,
-        by_epoch=False)
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, by_epoch=False)
 ]
 default_hooks = dict(checkpoint=dict(interval=900))
 # VOC 2012 test server: the 1456 test images, predictions written as PNGs to

@@ -1,14 +1,13 @@
-_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'
-custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
-# exact resume and a 10-minute distributed timeout
-# (docs/en/advanced_guides/reliability.md)
-custom_hooks = [dict(type='RandomStateHook')]
-randomness = dict(seed=0)
-env_cfg = dict(dist_cfg=dict(timeout=600))
-model = dict(
-    backbone=dict(plugins=[
-        dict(
-            cfg=dict(type='ISABlock', reduction=8),
-            stages=(False, False, False, True),
-            position='after_conv3')
-    ]))
+_base_ = './mask-rcnn_r50-isa-c5_fpn_1x_coco.py'
+train_cfg = dict(max_epochs=24)
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=24,
+        by_epoch=True,
+        milestones=[16, 22],
+        gamma=0.1)
+]

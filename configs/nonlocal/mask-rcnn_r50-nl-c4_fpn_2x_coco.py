@@ -1,17 +1,16 @@
 # ISA Table 7, row "+ NL" (2x): mmcv's NonLocal2d (embedded Gaussian, reduction
 # 2) in every bottleneck of res-4 (stage 3), where the non-local paper puts its
 # block.
-_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'
-custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
-# exact resume and a 10-minute distributed timeout
-# (docs/en/advanced_guides/reliability.md)
-custom_hooks = [dict(type='RandomStateHook')]
-randomness = dict(seed=0)
-env_cfg = dict(dist_cfg=dict(timeout=600))
-model = dict(
-    backbone=dict(plugins=[
-        dict(
-            cfg=dict(type='NonLocal2d', reduction=2, mode='embedded_gaussian'),
-            stages=(False, False, True, False),
-            position='after_conv3')
-    ]))
+_base_ = './mask-rcnn_r50-nl-c4_fpn_1x_coco.py'
+train_cfg = dict(max_epochs=24)
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=24,
+        by_epoch=True,
+        milestones=[16, 22],
+        gamma=0.1)
+]

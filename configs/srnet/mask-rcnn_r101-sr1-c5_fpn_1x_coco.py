@@ -2,15 +2,9 @@
 # bottleneck of layer4 (res-5), our reading of "on the outputs of bottleneck
 # in ResNet layer4" (configs/srnet/README.md); ratio 8: 256 channels in 16
 # nodes.
-_base_ = 'mmdet::mask_rcnn/mask-rcnn_r101_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
-# exact resume and a 10-minute distributed timeout
-# (docs/en/advanced_guides/reliability.md)
-custom_hooks = [dict(type='RandomStateHook')]
-randomness = dict(seed=0)
-env_cfg = dict(dist_cfg=dict(timeout=600))
+_base_ = './mask-rcnn_r50-sr1-c5_fpn_1x_coco.py'
 model = dict(
     backbone=dict(
-        type='mmctx.DetContextResNet',
-        context_cfg=dict(type='SRBlock', ratio=8),
-        context_after=((), (), (), (1, ))))
+        depth=101,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='torchvision://resnet101')))

@@ -1,14 +1,6 @@
-_base_ = 'mmdet::panoptic_fpn/panoptic-fpn_r101_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
-# exact resume and a 10-minute distributed timeout
-# (docs/en/advanced_guides/reliability.md)
-custom_hooks = [dict(type='RandomStateHook')]
-randomness = dict(seed=0)
-env_cfg = dict(dist_cfg=dict(timeout=600))
+_base_ = './panoptic-fpn_r50-sr-c5_fpn_1x_coco.py'
 model = dict(
-    backbone=dict(plugins=[
-        dict(
-            cfg=dict(type='SRBlock', ratio=8),
-            stages=(False, False, False, True),
-            position='after_conv3')
-    ]))
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='torchvision://resnet101')))

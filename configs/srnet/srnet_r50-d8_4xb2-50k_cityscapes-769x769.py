@@ -2,13 +2,4 @@
 # crops, 50k iterations, lr 0.01, sliding-window evaluation.
 _base_ = './srnet_r50-d8_4xb2-80k_cityscapes-769x769.py'
 train_cfg = dict(max_iters=50000, val_interval=5000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=50000,
-        by_epoch=False)
-]
 default_hooks = dict(checkpoint=dict(interval=5000))

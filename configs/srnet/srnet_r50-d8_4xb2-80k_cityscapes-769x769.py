@@ -1,7 +1,7 @@
 _base_ = [
     '../_base_/models/srnet_r50-d8.py',
     'mmseg::_base_/datasets/cityscapes_769x769.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/poly.py'
 ]
 crop_size = (769, 769)
 data_preprocessor = dict(size=crop_size)

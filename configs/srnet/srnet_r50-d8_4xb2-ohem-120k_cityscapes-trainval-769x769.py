@@ -25,15 +25,6 @@ train_dataloader = dict(
                 **cityscapes_769),
         ]))
 train_cfg = dict(max_iters=120000, val_interval=12000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=120000,
-        by_epoch=False)
-]
 default_hooks = dict(checkpoint=dict(interval=12000))
 # Cityscapes test server: the 1525 test images, predictions written in the
 # submission format (label ids) to work_dirs/format_results, no metric (the

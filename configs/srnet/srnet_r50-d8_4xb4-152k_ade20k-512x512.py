@@ -2,7 +2,7 @@
 # 120 epochs = 120 * 20210 / 16 = 151.6k iterations.
 _base_ = [
     '../_base_/models/srnet_r50-d8.py', 'mmseg::_base_/datasets/ade20k.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/poly.py'
 ]
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
@@ -11,13 +11,4 @@ model = dict(
     decode_head=dict(num_classes=150),
     auxiliary_head=dict(num_classes=150))
 train_cfg = dict(max_iters=152000, val_interval=16000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=152000,
-        by_epoch=False)
-]
 default_hooks = dict(checkpoint=dict(interval=16000))

@@ -3,7 +3,7 @@
 # no batch size for CamVid; 16 is the one it uses everywhere else).
 _base_ = [
     '../_base_/models/srnet_r50-d8.py', '../_base_/datasets/camvid.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/poly.py'
 ]
 crop_size = (640, 640)
 data_preprocessor = dict(size=crop_size)
@@ -12,13 +12,4 @@ model = dict(
     decode_head=dict(num_classes=11),
     auxiliary_head=dict(num_classes=11))
 train_cfg = dict(max_iters=2300, val_interval=230)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=2300,
-        by_epoch=False)
-]
 default_hooks = dict(checkpoint=dict(interval=230))

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/srnet_r50-d8.py',
     'mmseg::_base_/datasets/pascal_context.py',
     '../_base_/datasets/tta_multiscale_flip.py',
-    '../_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/poly.py'
 ]
 crop_size = (480, 480)
 data_preprocessor = dict(size=crop_size)
@@ -15,13 +15,4 @@ model = dict(
     auxiliary_head=dict(num_classes=60),
     test_cfg=dict(mode='slide', crop_size=(480, 480), stride=(320, 320)))
 train_cfg = dict(max_iters=31000, val_interval=4000)
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=31000,
-        by_epoch=False)
-]
 default_hooks = dict(checkpoint=dict(interval=4000))

@@ -173,7 +173,7 @@ def test_state_round_trips_every_generator():
     assert torch.equal(drawn[3], expected[3])
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.stack
 def test_sigkill_then_resume_is_bit_identical(repo_root, data_root, tmp_path):
     options = overrides(data_root)
@@ -227,7 +227,7 @@ def test_malformed_state_is_found_and_the_current_one_kept(case):
     assert _unusable([get_random_state()]) is None
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'state, warning',
     [(None, 'holds no random state'),
@@ -262,7 +262,7 @@ def test_checkpoint_without_a_usable_random_state_resumes_with_a_warning(
     assert osp.isfile(osp.join(resumed, 'iter_3.pth'))
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_two_gloo_processes_kill_a_rank_then_resume_exactly(
         repo_root, data_root, tmp_path):
     """Rank 1 is killed mid-training: rank 0 and the launcher exit non-zero

@@ -7,12 +7,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmctx.testing import repo_root_of
 from mmctx.visualization import (ContextRecorder, context_layers,
                                  isa_attention, sr_node_maps)
 
 pytestmark = pytest.mark.stack
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO_ROOT = repo_root_of(__file__)
 
 
 def build(config, registry):

@@ -122,8 +122,9 @@ def test_mmsegs_converted_isanet_cityscapes_checkpoint(run_tool, repo_root,
     torch.save(dict(state_dict=theirs.state_dict(), meta={}), src)
     convert_checkpoint(str(src), str(dst))
     with open(osp.join(repo_root, 'docs', 'en', 'model_zoo.md')) as f:
-        recipe = f.read().split('<!-- tested: tests/test_convert_mmseg_isanet'
-                                '.py runs this block -->')[1]
+        recipe = f.read().split(
+            '<!-- tested: tests/test_converters/test_convert_mmseg_isanet'
+            '.py runs this block -->')[1]
     config = tmp_path / 'isanet_mmseg_zoo.py'
     config.write_text(recipe.split('```python\n')[1].split('```')[0])
     out = tmp_path / 'out'

@@ -165,7 +165,7 @@ def test_whole_model_infers_at_full_resolution_shape(repo_root):
     assert torch.isfinite(logits).all() and logits.std() > 0
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_srnet_dfnetv2_trains_and_evaluates_with_mim(repo_root, shared_data,
                                                      seg_sample, tmp_path):
     data_root = osp.join(shared_data, 'cityscapes_sample')

@@ -349,58 +349,6 @@ def test_batch_size_one_trains_in_train_mode():
 # --------------------------------------------------------------------------
 # Identity at initialisation, also inside ResNet-50 after init_weights()
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    'norm_cfg', [None, dict(type='BN'),
-                 dict(type='GN', num_groups=4)])
-def test_identity_at_init(norm_cfg):
-    block = tiny_block(norm_cfg=norm_cfg)
-    x = inputs(2, 16, 5, 6)
-    assert torch.equal(block(x), x)
-    block.init_weights()
-    assert torch.equal(block(x), x)
-    assert not torch.equal(
-        tiny_block(norm_cfg=norm_cfg, zero_init=False)(x), x)
-
-
-def resnet50_with_sr(backbone_cls, init_cfg):
-    return backbone_cls(
-        depth=50,
-        init_cfg=init_cfg,
-        plugins=[
-            dict(
-                cfg=dict(type='SRBlock'),
-                stages=(False, False, False, True),
-                position='after_conv3')
-        ])
-
-
-@pytest.mark.parametrize(
-    'library,init_cfg',
-    [
-        ('mmdet', dict(type='Kaiming', layer='Conv2d')),
-        ('mmseg', None),  # the ResNet default: Kaiming Conv2d, Constant norms
-    ])
-def test_sr_plugins_are_identity_after_resnet50_init_weights(
-        library, init_cfg):
-    if library == 'mmdet':
-        from mmdet.models.backbones import ResNet
-    else:
-        from mmseg.models.backbones import ResNetV1c as ResNet
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope(library):
-        backbone = resnet50_with_sr(ResNet, init_cfg)
-    blocks = [m for m in backbone.modules() if isinstance(m, SRBlock)]
-    assert len(blocks) == 3 and all(b.in_channels == 2048 for b in blocks)
-    reduce_before = blocks[0].reduce.conv.weight.clone()
-    backbone.init_weights()
-    # The backbone's Kaiming init reached the block's convs, W_R stayed zero.
-    assert not torch.equal(blocks[0].reduce.conv.weight, reduce_before)
-    x = inputs(1, 2048, 3, 3)
-    with torch.no_grad():
-        for block in blocks:
-            assert torch.equal(block(x), x)
-
-
 # --------------------------------------------------------------------------
 # Dtypes
 # --------------------------------------------------------------------------

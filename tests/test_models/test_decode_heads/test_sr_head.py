@@ -95,13 +95,6 @@ def test_paper_defaults():
                                                         'contiguous')
 
 
-def test_block_is_identity_at_init():
-    head = build_head().eval()
-    head.init_weights()
-    feats = torch.randn(1, CHANNELS, 5, 6)
-    torch.testing.assert_close(head.sr_block(feats), feats)
-
-
 def test_bad_arguments():
     with pytest.raises(TypeError, match='num_convs'):
         build_head(num_convs=1)

@@ -12,14 +12,14 @@ import sys
 import numpy as np
 import pytest
 
-pytest.importorskip(
-    'mmpretrain.models',
-    reason='needs MMPretrain, which needs torchvision (none is built for the '
-    'CPU torch 2.13.0): docs/en/user_guides/classification.md')
+from mmctx.testing import mmpretrain_missing  # noqa: E402
+
+if mmpretrain_missing():
+    pytest.skip(mmpretrain_missing(), allow_module_level=True)
 
 import mmcv  # noqa: E402
 
-pytestmark = [pytest.mark.e2e, pytest.mark.stack]
+pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 CASES = {
     'imagenet': 'configs/srnet/srnet50_8xb32-warmup-coslr_in1k.py',

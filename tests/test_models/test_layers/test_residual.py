@@ -20,7 +20,10 @@ BLOCKS = {
 
 @pytest.mark.smoke
 @pytest.mark.parametrize('name', BLOCKS)
-@pytest.mark.parametrize('norm_cfg', [None, dict(type='GN', num_groups=2)])
+@pytest.mark.parametrize(
+    'norm_cfg', [None, dict(type='BN'),
+                 dict(type='GN', num_groups=2)],
+    ids=['none', 'BN', 'GN'])
 def test_identity_at_init_and_after_init_weights(name, norm_cfg):
     x = torch.randn(2, 16, 6, 6)
     block = BLOCKS[name](norm_cfg=norm_cfg).eval()
@@ -29,6 +32,53 @@ def test_identity_at_init_and_after_init_weights(name, norm_cfg):
     assert not torch.allclose(block(x), x)
     block.init_weights()
     torch.testing.assert_close(block.eval()(x), x, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('name, library', [('SRBlock', 'mmdet'),
+                                           ('SRBlock', 'mmseg'),
+                                           ('ISABlock', 'mmdet')])
+def test_identity_after_the_backbones_init_weights(name, library):
+    """As ResNet plugins at stage 4: the backbone's ``init_cfg`` reaches the
+    blocks' convs (mmdet: Kaiming on every Conv2d; mmseg: its ResNet
+    default), then each block zeroes its branch again, so the backbone
+    starts as it would without them (a width-8 ResNet-50, stage 4 at 256
+    channels: the same code as the full width)."""
+    from mmengine.registry import DefaultScope
+    if library == 'mmdet':
+        from mmdet.models.backbones import ResNet
+        init_cfg = [
+            dict(type='Kaiming', layer='Conv2d'),
+            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+        ]
+    else:
+        from mmseg.models.backbones import ResNetV1c as ResNet
+        init_cfg = None
+    with DefaultScope.overwrite_default_scope(library):
+        backbone = ResNet(
+            depth=50,
+            base_channels=8,
+            stem_channels=8,
+            init_cfg=init_cfg,
+            plugins=[
+                dict(
+                    cfg=dict(type=name),
+                    stages=(False, False, False, True),
+                    position='after_conv3')
+            ])
+    blocks = [m for m in backbone.modules() if type(m).__name__ == name]
+    assert len(blocks) == 3 and all(b.in_channels == 256 for b in blocks)
+    for block in blocks:  # as if trained, so that init_weights must act
+        randomise_(block)
+    first_conv = next(m for m in blocks[0].modules()
+                      if isinstance(m, torch.nn.Conv2d)).weight.clone()
+    backbone.init_weights()
+    assert not torch.equal(
+        next(m for m in blocks[0].modules()
+             if isinstance(m, torch.nn.Conv2d)).weight, first_conv)
+    x = torch.randn(1, 256, 5, 7)
+    with torch.no_grad():
+        for block in blocks:
+            assert torch.equal(block.train()(x), x)
 
 
 @pytest.mark.smoke
@@ -95,8 +145,8 @@ def test_a_layer_config_that_is_not_a_dict_is_named(name, cfg):
 def test_readme_pytorch_example(repo_root):
     """The README's plain-PyTorch block runs as written, and its comment
     holds: both blocks start as the identity."""
-    mark = ('<!-- tested: tests/test_layers/test_residual.py runs this '
-            'block -->')
+    mark = ('<!-- tested: tests/test_models/test_layers/test_residual.py runs '
+            'this block -->')
     with open(f'{repo_root}/README.md') as f:
         block = f.read().split(mark)[1].split('```python\n')[1].split('```')[0]
     scope = {}

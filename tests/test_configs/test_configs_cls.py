@@ -11,10 +11,10 @@ import pytest
 import torch
 import yaml
 
-pytest.importorskip(
-    'mmpretrain.models',
-    reason='needs MMPretrain, which needs torchvision (none is built for the '
-    'CPU torch 2.13.0): docs/en/user_guides/classification.md')
+from mmctx.testing import mmpretrain_missing  # noqa: E402
+
+if mmpretrain_missing():
+    pytest.skip(mmpretrain_missing(), allow_module_level=True)
 
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
@@ -23,10 +23,11 @@ from mmpretrain.registry import MODELS  # noqa: E402
 import mmctx  # noqa: F401,E402
 from mmctx.analysis.complexity import classifier_complexity  # noqa: E402
 from mmctx.deployment import randomise_  # noqa: E402
+from mmctx.testing import repo_root_of
 
 pytestmark = pytest.mark.stack  # the legacy stack has torchvision
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = repo_root_of(__file__)
 SCHEDULE = '8xb32-warmup-coslr_in1k'
 # SR paper Table X: top-1, parameters (M) and GFLOPs at 224x224
 TABLE_X = {

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 
 import mmctx  # noqa: F401
 
-pytestmark = [pytest.mark.e2e, pytest.mark.stack]
+pytestmark = [pytest.mark.slow, pytest.mark.stack]
 
 CONFIGS = {
     'sr': 'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py',

@@ -12,9 +12,11 @@ import torch
 from mmengine.config import Config
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmctx.testing import repo_root_of
+
 pytestmark = pytest.mark.stack  # the heads and plugins run on every stack
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = repo_root_of(__file__)
 CONFIGS = [
     'srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py',
     'isanet/mask-rcnn_r50-isa-c5_fpn_1x_coco.py',

@@ -64,7 +64,8 @@ def converted(repo_root, tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    'size', [(64, 64), (72, 88)], ids=['features-8x8', 'features-9x11'])
+    'size', [(64, 64), (72, 88), (40, 24)],
+    ids=['features-8x8', 'features-9x11', 'features-5x3'])
 def test_same_logits(converted, size):
     theirs, ours, _ = converted
     torch.manual_seed(1)
@@ -144,8 +145,8 @@ def zoo_recipe(repo_root):
     """The config of docs/en/model_zoo.md that tests mmseg's checkpoints."""
     with open(osp.join(repo_root, 'docs', 'en', 'model_zoo.md')) as f:
         text = f.read()
-    mark = ('<!-- tested: tests/test_convert_mmseg_isanet.py runs this '
-            'block -->')
+    mark = ('<!-- tested: tests/test_converters/test_convert_mmseg_isanet.py '
+            'runs this block -->')
     return text.split(mark)[1].split('```python\n')[1].split('```')[0]
 
 

@@ -4,7 +4,7 @@
 equal to eager with weights and BatchNorm statistics randomised. The
 backend is ``aot_eager`` (dynamo's graph through AOT autograd, the path
 inductor takes); inductor's kernels are checked on the blocks in
-tests/test_layers/test_compile.py."""
+tests/test_models/test_layers/test_compile.py."""
 import pytest
 import torch
 from mmengine.config import Config

@@ -13,8 +13,9 @@ from mmengine.config import Config
 from mmctx.deployment import randomise_
 from mmctx.models.backbones import DetContextResNet, context_stages
 from mmctx.models.layers._options import RECORD
+from mmctx.testing import repo_root_of
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO_ROOT = repo_root_of(__file__)
 DETECTION_FOLDERS = ('nonlocal', 'isanet', 'srnet')
 PAPER_TABLES = ('ISA Table 7', 'SR Table IX')
 ISA_BN = dict(type='ISABlock', reduction=2, norm_cfg=dict(type='BN'))

@@ -14,10 +14,11 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmctx  # noqa: F401
+from mmctx.testing import repo_root_of
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = repo_root_of(__file__)
 # the dilated-ResNet configs; the real-time DFNet ones are tested in
-# tests/test_decode_heads/test_dfseg_head.py
+# tests/test_models/test_decode_heads/test_dfseg_head.py
 SEG_CONFIGS = sorted(
     glob.glob(osp.join(REPO_ROOT, 'configs', 'srnet', 'srnet*_r*.py')) +
     glob.glob(osp.join(REPO_ROOT, 'configs', 'isanet', 'isanet*_r*.py')))
@@ -47,7 +48,7 @@ NUM_CLASSES = {
 }
 
 DETECTION_PREFIXES = ('mask-rcnn', 'cascade-mask-rcnn', 'panoptic-fpn')
-# MMPretrain's names (tests/test_configs_cls.py)
+# MMPretrain's names (tests/test_configs/test_configs_cls.py)
 CLASSIFICATION_PREFIXES = ('resnet', 'seresnet', 'srnet50', 'srnet101')
 
 
@@ -100,7 +101,9 @@ def test_config_matches_its_name(path):
     assert cfg.train_dataloader.batch_size == int(match['imgs'])
     iters = round(float(match['iters']) * 1000)
     assert cfg.train_cfg.max_iters == iters
-    assert cfg.param_scheduler[-1].end == iters
+    # the poly decay ends where the training does (configs/_base_/schedules/
+    # poly.py leaves `end` to the Runner: test_poly_ends_at_max_iters)
+    assert cfg.param_scheduler[-1].get('end', iters) == iters
     crop = (int(match['h']), int(match['w']))
     assert tuple(cfg.model.data_preprocessor.size) == crop
     pipeline = cfg.train_dataloader.dataset.get('pipeline') or \
@@ -390,9 +393,11 @@ def test_isa_table_8_and_9_rows_differ_only_in_their_row(name):
     base_head.pop('order', None)
     assert head == base_head
     if name != ISA_ROWS_BASE:
-        # the head that runs has the row's layout
-        model_head = _build(osp.join(REPO_ROOT, 'configs', 'isanet',
-                                     name)).decode_head
+        # the head that runs has the row's layout (built alone: the R-101
+        # beneath is the same in every row)
+        model_head = build_head(
+            Config.fromfile(osp.join(REPO_ROOT, 'configs', 'isanet',
+                                     name)).model.decode_head)
         (stage, ) = model_head.isa_module.stages
         assert stage.down_factor == down_factor and stage.order == order
 
@@ -668,3 +673,41 @@ def test_table_iv_costs(row):
             paper_params + params_gap, abs=PARAMS_ATOL)
     if flops_gap is not None:
         assert flops == pytest.approx(paper_flops + flops_gap, rel=FLOPS_RTOL)
+
+
+def test_poly_ends_at_max_iters(tmp_path):
+    """The shared poly schedule has no ``end``: mmengine's Runner sets it to
+    ``train_cfg.max_iters``, so the learning rate reaches ``eta_min`` at the
+    last iteration, also after ``--cfg-options train_cfg.max_iters=...``."""
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, *args, mode='loss', **kwargs):
+            return dict(loss=self.weight.sum())
+
+    schedule = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', '_base_', 'schedules', 'poly.py'))
+    (poly, ) = schedule.param_scheduler
+    assert 'end' not in poly
+    runner = Runner(
+        model=Toy(),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=[0] * 4,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=1,
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        param_scheduler=schedule.param_scheduler,
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=7),
+        default_scope='mmseg')
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    (scheduler, ) = runner.build_param_scheduler(runner.param_schedulers)
+    assert (scheduler.begin, scheduler.end) == (0, 7)

@@ -3,10 +3,10 @@ ResNet bottlenecks, where CGNL and the non-local networks put them."""
 import pytest
 import torch
 
-pytest.importorskip(
-    'mmpretrain.models',
-    reason='needs MMPretrain, which needs torchvision (none is built for the '
-    'CPU torch 2.13.0): docs/en/user_guides/classification.md')
+from mmctx.testing import mmpretrain_missing  # noqa: E402
+
+if mmpretrain_missing():
+    pytest.skip(mmpretrain_missing(), allow_module_level=True)
 
 from mmpretrain.models.backbones import ResNet  # noqa: E402
 

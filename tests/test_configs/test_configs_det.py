@@ -2,7 +2,8 @@
 mmdet base only in the backbone's context blocks. The papers' rows
 (``nl1``, ``isa1``, ``sr1``: one block between two bottlenecks of
 ``c4``/``c5``, built and checked in
-tests/test_backbones/test_det_context_resnet.py) carry the papers' numbers;
+tests/test_models/test_backbones/test_det_context_resnet.py) carry the
+papers' numbers;
 the mmdet-plugin variants (``c5``: every bottleneck of stage 4, ``c4``: of
 stage 3, after conv3, nowhere else) build with their plugins in place."""
 import ast
@@ -15,7 +16,9 @@ import yaml
 from mmengine.config import Config
 from mmengine.hub import get_config
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from mmctx.testing import repo_root_of
+
+REPO_ROOT = repo_root_of(__file__)
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 DETECTION_PREFIXES = ('mask-rcnn', 'cascade-mask-rcnn', 'panoptic-fpn')
 CONFIG_NAME = re.compile(
@@ -62,7 +65,7 @@ def parse_name(config):
 
 PLUGIN_CONFIGS = [c for c in CONFIGS if not parse_name(c)['single']]
 # ISA Table 7 and SR Table IX, each row with its config: one block where the
-# papers put it (tests/test_backbones/test_det_context_resnet.py)
+# papers put it (tests/test_models/test_backbones/test_det_context_resnet.py)
 PAPER_ROWS = {
     'ISA Table 7: + NL (1x)':
     'nonlocal/mask-rcnn_r50-nl1-c4_fpn_1x_coco.py',
@@ -101,6 +104,17 @@ def declared_base(path):
         if isinstance(node, ast.Assign) and node.targets[0].id == '_base_':
             return ast.literal_eval(node.value)
     raise AssertionError(f'{path} has no _base_')
+
+
+def delta_base(config):
+    """The sibling a delta config inherits: R-101 from R-50, R-50 2x from
+    1x; None for the others."""
+    name = osp.basename(config)
+    if '_r101-' in name:
+        return './' + name.replace('_r101-', '_r50-')
+    if '_r50-' in name and '_2x_' in name:
+        return './' + name.replace('_2x_', '_1x_')
+    return None
 
 
 def without_scope(value):
@@ -177,11 +191,13 @@ def test_config_changes_only_the_backbone_blocks(config):
     assert config.startswith(folder + '/')
     path = osp.join(CONFIG_ROOT, config)
 
-    base = declared_base(path)
-    assert base == (f"mmdet::{MMDET_FOLDERS[name['algo']]}/{name['algo']}_"
-                    f"{name['backbone']}_fpn_{name['schedule']}_coco.py")
+    stock_base = (f"mmdet::{MMDET_FOLDERS[name['algo']]}/{name['algo']}_"
+                  f"{name['backbone']}_fpn_{name['schedule']}_coco.py")
+    # a stock config, or as mmdet's gcnet/: R-101 states its depth over the
+    # R-50 config of the same method, 2x its schedule over 1x
+    assert declared_base(path) in (stock_base, delta_base(config))
     ours = without_scope(Config.fromfile(path).to_dict())
-    stock = without_scope(get_config(base).to_dict())
+    stock = without_scope(get_config(stock_base).to_dict())
 
     assert ours.pop('custom_imports') == MMCTX_IMPORTS
     # exact resume and a 10-minute distributed timeout (reliability.md)
