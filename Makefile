@@ -1,14 +1,14 @@
-# The two commands of the README. Each sets up .venv/ first (tools/bootstrap.sh:
+# The two commands of the README. Each sets up .venv/ first (.dev_scripts/bootstrap.sh:
 # created when missing, reused when current).
 PY := .venv/bin/python
 # What the other stacks run (docs/en/advanced_guides/compatibility.md): the smoke tests and the `stack`
 # tests (pip install changes nothing, mim train/test, resume, export).
 STACK_TESTS := -m "smoke or stack"
 
-.PHONY: env demo lint test test-stack test-matrix cuda-check
+.PHONY: env demo lint docs test test-stack test-matrix cuda-check
 
 env:
-	@bash tools/bootstrap.sh
+	@bash .dev_scripts/bootstrap.sh
 
 demo: env
 	$(PY) tools/demo.py
@@ -17,15 +17,20 @@ demo: env
 lint: env
 	$(PY) -m pre_commit run --all-files --show-diff-on-failure
 
-# The linters, the whole suite on the default stack, then the legacy stack (torch 2.1.2 +
-# mmcv 2.1.0), built once outside the clone by tools/stacks.sh.
-test: env lint
+# The docs as HTML (docs/en/_build/html), Sphinx with MyST and the API reference from the
+# docstrings; a warning is an error.
+docs: env
+	$(PY) -m sphinx -W --keep-going -q -b html docs/en docs/en/_build/html
+
+# The linters, the docs, the whole suite on the default stack, then the legacy stack (torch
+# 2.1.2 + mmcv 2.1.0), built once outside the clone by .dev_scripts/stacks.sh.
+test: env lint docs
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-stack STACK=legacy
 
 # make test-stack STACK=legacy|newest|onedl
 test-stack:
-	@python="$$(bash tools/stacks.sh $(STACK))" && \
+	@python="$$(bash .dev_scripts/stacks.sh $(STACK))" && \
 	  echo "== $(STACK) stack: $$python" && \
 	  PYTHONPATH="$(CURDIR)" "$$python" -m pytest $(STACK_TESTS) -p no:cacheprovider $(STACK_ARGS)
 

@@ -13,8 +13,8 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 MIM_FILES = ('configs', 'model-index.yml')
-# what users run; the developer's scripts (bootstrap.sh, stacks.sh,
-# verify_stack.py, overfit_det.py, dist_train.sh) work from a clone only
+# what users run; dist_train.sh and the maintainer's scripts (.dev_scripts/)
+# work from a clone only
 USER_TOOLS = ('benchmark.py', 'convert_mmseg_isanet.py', 'demo.py',
               'export_onnx.py', 'get_flops.py', 'plugin_cost.py',
               'visualize_context.py')

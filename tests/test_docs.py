@@ -77,3 +77,42 @@ def test_every_paper_number_names_its_row(repo_root):
                 for row in named), named
             rows += named
     assert len(rows) == len(set(rows))
+
+
+#: Modules the guides document instead: the compat patches, the stack checks,
+#: the version, the demo behind ``make demo``.
+GUIDE_ONLY = ('compat', 'stack', 'version', 'demo')
+
+
+def public_modules(repo_root):
+    """``mmctx.X`` of every public subpackage with an ``__all__`` and every
+    public module at the package's top level, as the API reference should
+    list them."""
+    names = []
+    for init in glob.glob(
+            osp.join(repo_root, 'mmctx', '**', '__init__.py'), recursive=True):
+        package = osp.relpath(osp.dirname(init), repo_root).replace('/', '.')
+        parts = package.split('.')
+        with open(init) as f:
+            if '__all__' in f.read() and not any(
+                    p.startswith('_') for p in parts) and len(parts) > 1:
+                names.append(package)
+    for path in glob.glob(osp.join(repo_root, 'mmctx', '*.py')):
+        name = osp.splitext(osp.basename(path))[0]
+        if not name.startswith('_') and name not in GUIDE_ONLY:
+            names.append(f'mmctx.{name}')
+    return names
+
+
+def test_the_api_reference_lists_every_public_package(repo_root):
+    """A new public package or module cannot be left out of docs/en/api.rst
+    (``make docs`` builds it with warnings as errors). A subpackage whose
+    parent is listed is covered by the parent's ``__all__``."""
+    with open(osp.join(repo_root, 'docs', 'en', 'api.rst')) as f:
+        listed = set(re.findall(r'^\.\. automodule:: (\S+)$', f.read(), re.M))
+    missing = [
+        name for name in public_modules(repo_root)
+        if name not in listed and not any(
+            name.startswith(parent + '.') for parent in listed)
+    ]
+    assert not missing, f'add to docs/en/api.rst: {missing}'

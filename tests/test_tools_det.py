@@ -1,5 +1,5 @@
 """The plugin cost (mmctx.analysis.plugin_cost, tools/plugin_cost.py) and
-the COCO sample helpers (mmctx.testing, tools/overfit_det.py)."""
+the COCO sample helpers (mmctx.testing, .dev_scripts/overfit_det.py)."""
 import json
 import os.path as osp
 

@@ -1,7 +1,7 @@
 """The two-image COCO sample (``coco_panoptic_sample`` of the data
 samples) as a detection dataset: the ``--cfg-options`` that point a stock
 mmdet-based config at it, and the settings that overfit a config on it from
-scratch on a CPU. Used by ``tools/overfit_det.py`` and the end-to-end
+scratch on a CPU. Used by ``.dev_scripts/overfit_det.py`` and the end-to-end
 detection tests."""
 import json
 import os

@@ -2,7 +2,7 @@
 
 Each function takes a layer and the input it sees (or, for a head, the
 backbone features) and returns tensors on the layer's feature grid;
-:mod:`mmctx.visualization.drawing` puts them over an image.
+:mod:`mmctx.visualization.pictures` draws them over an image.
 """
 from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 

@@ -3,10 +3,10 @@
 Each case loads one of the real config files, points it at the two COCO
 val2017 images of ``../shared/data/coco_panoptic_sample`` with
 ``--cfg-options``-style overrides (``Config.merge_from_dict``; the same
-overrides ``tools/overfit_det.py`` prints for ``mim train/test``), trains one
-iteration with mmengine's Runner on the CPU (no pretrained weights, short
-side 160) and evaluates with the config's own metric: CocoMetric for Mask
-R-CNN and Cascade Mask R-CNN, CocoPanopticMetric for Panoptic FPN.
+overrides ``.dev_scripts/overfit_det.py`` prints for ``mim train/test``),
+trains one iteration with mmengine's Runner on the CPU (no pretrained
+weights, short side 160) and evaluates with the config's own metric:
+CocoMetric for Mask R-CNN, CocoPanopticMetric for Panoptic FPN.
 """
 import math
 import os.path as osp

@@ -22,11 +22,11 @@ step() { printf '\n[bootstrap %4ds] %s\n' "$((SECONDS - T0))" "$*"; }
 pipi() { "$PY" -m pip install --progress-bar off "$@"; }
 
 want_stamp() {
-  cat "$ROOT/tools/bootstrap.sh" "$ROOT/setup.py" "$ROOT/tools/verify_stack.py" \
+  cat "$ROOT/.dev_scripts/bootstrap.sh" "$ROOT/setup.py" "$ROOT/.dev_scripts/verify_stack.py" \
     | sha256sum | cut -d' ' -f1
 }
 
-verify_stack() { "$PY" "$ROOT/tools/verify_stack.py"; }
+verify_stack() { "$PY" "$ROOT/.dev_scripts/verify_stack.py"; }
 
 if [[ -x "$PY" && -f "$STAMP" && "$(cat "$STAMP")" == "$(want_stamp)" ]]; then
   step "reusing $VENV (stamp current); verifying"
@@ -78,6 +78,8 @@ else
   step "no torchvision for this torch: mmpretrain (classification configs) not installed"
 fi
 pipi --no-deps "openmim==0.3.9"
+step "docs: Sphinx and MyST (make docs)"
+pipi -r "$ROOT/requirements/docs.txt"
 pipi click colorama model-index pandas rich tabulate requests
 
 step "deployment: onnx, onnxruntime, onnxscript (dynamo exporter); mmdeploy 1.3.1 without its" \

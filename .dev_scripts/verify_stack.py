@@ -1,7 +1,8 @@
 """Check that an OpenMMLab stack imports and that mmcv's compiled ops run.
 
-Used by ``tools/bootstrap.sh`` and ``tools/stacks.sh`` after an install and
-before reusing an environment; exits non-zero with the reason otherwise.
+Used by ``.dev_scripts/bootstrap.sh`` and ``.dev_scripts/stacks.sh`` after an
+install and before reusing an environment; exits non-zero with the reason
+otherwise.
 """
 import mmcv
 import mmdet

@@ -15,7 +15,7 @@ with the same ones (:func:`mmctx.testing.sample_cfg_options`).
 
 Example::
 
-    python tools/overfit_det.py \
+    python .dev_scripts/overfit_det.py \
         configs/srnet/mask-rcnn_r50-sr-c5_fpn_1x_coco.py \
         --data-dir ../shared/data/coco_panoptic_sample \
         --iters 300 --val-interval 50 --work-dir work_dirs/overfit_sr

@@ -9,7 +9,7 @@
 #           onedl-mmcv 2.3.6, onedl-mmsegmentation 1.4.2, onedl-mmdetection 3.5.1; no
 #           mmpretrain, so the classification tests skip)
 #
-#   bash tools/stacks.sh legacy     # builds on first use; prints .../legacy/bin/python
+#   bash .dev_scripts/stacks.sh legacy     # builds on first use; prints .../legacy/bin/python
 #
 # Each lives outside the clone, in $MMCTX_STACKS/<name> (default ~/.cache/mmctx/stacks). The
 # base (Python, torch, mmcv compiled against it) is built once per definition (a stamp holds
@@ -18,7 +18,7 @@
 # mmcv is compiled for the stack's own torch with --no-binary --no-cache-dir: pip's wheel cache
 # keys mmcv by version only and would hand one torch's build to another (undefined symbols).
 set -euo pipefail
-NAME="${1:?usage: tools/stacks.sh legacy|newest|onedl}"
+NAME="${1:?usage: .dev_scripts/stacks.sh legacy|newest|onedl}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACKS="${MMCTX_STACKS:-$HOME/.cache/mmctx/stacks}"
 VENV="$STACKS/$NAME"
@@ -104,7 +104,7 @@ if [[ ! -x "$PY" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$(want_stamp)" ]]; th
 fi
 pipi --quiet "${STACK[@]}" "${EXTRA[@]}"
 pipi --quiet --no-deps "${NO_DEPS[@]}"
-"$PY" "$ROOT/tools/verify_stack.py" >&2
+"$PY" "$ROOT/.dev_scripts/verify_stack.py" >&2
 # What mmctx-scope.pth does for an installed mmctx, for the clone on PYTHONPATH: the mmctx::
 # (and, on the fork, mmseg::) bases resolve in every process, mim's subprocesses included
 site="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
