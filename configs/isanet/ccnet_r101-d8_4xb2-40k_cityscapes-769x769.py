@@ -5,5 +5,4 @@ _base_ = './fcn_r101-d8_4xb2-40k_cityscapes-769x769.py'
 model = dict(
     decode_head=dict(
         fusion='concat',
-        context_cfg=dict(
-            type='mmctx.RecurrentCrissCrossAttention', recurrence=2)))
+        context_cfg=dict(type='RecurrentCrissCrossAttention', recurrence=2)))

@@ -4,5 +4,4 @@
 _base_ = './fcn-2conv_r50-d8_4xb2-50k_cityscapes-769x769.py'
 model = dict(
     decode_head=dict(
-        context_cfg=dict(
-            type='mmctx.RecurrentCrissCrossAttention', recurrence=2)))
+        context_cfg=dict(type='RecurrentCrissCrossAttention', recurrence=2)))

@@ -3,5 +3,4 @@
 _base_ = './fcn-2conv_r50-d8_4xb2-50k_cityscapes-769x769.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
-    decode_head=dict(
-        context_cfg=dict(type='mmctx.EMAUnit', norm_cfg=norm_cfg)))
+    decode_head=dict(context_cfg=dict(type='EMAUnit', norm_cfg=norm_cfg)))

@@ -6,4 +6,4 @@ norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(
         context_cfg=dict(
-            type='mmctx.EncodingBlock', num_codes=32, norm_cfg=norm_cfg)))
+            type='EncodingBlock', num_codes=32, norm_cfg=norm_cfg)))

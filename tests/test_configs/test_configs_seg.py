@@ -429,14 +429,14 @@ TABLE_IV_BASE = 'fcn-2conv_r50-d8_4xb2-50k_cityscapes-769x769.py'
 # SR paper Table IV: the context module of each row, between the head's two
 # 3x3 convs (ContextHead); None: a whole head of its own
 TABLE_IV = {
-    'senet-2conv': 'mmctx.SEBlock',
+    'senet-2conv': 'SEBlock',
     'nonlocal-2conv': 'NonLocal2d',
     'a2net-2conv': 'DoubleAttentionBlock',
     'cgnl-2conv': 'CGNLBlock',
-    'ccnet-2conv': 'mmctx.RecurrentCrissCrossAttention',
-    'encnet-2conv': 'mmctx.EncodingBlock',
-    'ann-2conv': 'mmctx.PyramidNonLocal',
-    'emanet-2conv': 'mmctx.EMAUnit',
+    'ccnet-2conv': 'RecurrentCrissCrossAttention',
+    'encnet-2conv': 'EncodingBlock',
+    'ann-2conv': 'PyramidNonLocal',
+    'emanet-2conv': 'EMAUnit',
     'pspnet': None,
     'deeplabv3': None,
 }
@@ -475,18 +475,18 @@ def test_table_iv_rows_differ_only_in_the_context_module(row):
 ISA_SETTINGS = {
     '_r101-d8_4xb2-40k_cityscapes-769x769.py': {
         'pspnet': None,
-        'sa': 'mmctx.SelfAttentionUnit',
-        'sa-2x': 'mmctx.DownsampledSelfAttention',
-        'ccnet': 'mmctx.RecurrentCrissCrossAttention',
+        'sa': 'SelfAttentionUnit',
+        'sa-2x': 'DownsampledSelfAttention',
+        'ccnet': 'RecurrentCrissCrossAttention',
         'cgnl': 'CGNLBlock',
     },
     '_r50-d8_4xb4-152k_ade20k-520x520.py': {
         'pspnet': None,
-        'sa': 'mmctx.SelfAttentionUnit'
+        'sa': 'SelfAttentionUnit'
     },
     '_r101-d8_4xb10-114k_lip-473x473.py': {
         'pspnet': None,
-        'sa': 'mmctx.SelfAttentionUnit'
+        'sa': 'SelfAttentionUnit'
     },
 }
 ISA_COMPARISONS = [(suffix, row) for suffix, rows in ISA_SETTINGS.items()

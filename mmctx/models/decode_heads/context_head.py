@@ -6,7 +6,7 @@ import torch
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.fcn_head import FCNHead
 
-from mmctx.registry import MODELS
+from mmctx.registry import MODELS, PLUGIN_MODELS
 from ..layers._checks import check_choice, is_int
 from ._checks import check_decode_head_args
 
@@ -21,6 +21,13 @@ def _context_module(context_cfg: Optional[Dict], channels: int):
                         "dict(type='NonLocal2d')), or None, but got "
                         f'{context_cfg!r}')
     cfg = dict(context_cfg)
+    name = cfg['type']
+    if isinstance(name, str) and name.startswith('mmctx.') and \
+            MODELS.get(name) is None and PLUGIN_MODELS.get(name[6:]):
+        raise KeyError(
+            f'context_cfg has type={name!r}: the blocks live in mmengine\'s '
+            f'root registry, as mmcv\'s NonLocal2d does; write '
+            f'type={name[6:]!r}')
     if cfg.setdefault('in_channels', channels) != channels:
         raise ValueError(
             f'context_cfg has in_channels={cfg["in_channels"]!r}, but the '
@@ -48,15 +55,14 @@ class ContextHead(FCNHead):
           x -> conv3x3 -> y -> cat(y, context(y)) -> fuse (1x1) -> cls
 
     Args:
-        context_cfg (dict, optional): Config of the module, built from the
-            ``mmctx`` registry with ``in_channels=channels``: an mmctx module
-            (``'mmctx.SRBlock'``, ``'mmctx.SelfAttentionUnit'``,
-            ``'mmctx.DownsampledSelfAttention'``, the adapters of
-            :mod:`mmctx.models.layers.peer_blocks`), a plugin of mmengine's
-            root registry (mmcv's ``'NonLocal2d'``, ``'ContextBlock'``,
-            ``'CrissCrossAttention'``; ours ``'DoubleAttentionBlock'``,
-            ``'CGNLBlock'``). None: no module (the convs alone, SR Table IV's
-            "+2 * 3x3"). Default: None.
+        context_cfg (dict, optional): Config of the module, built with
+            ``in_channels=channels`` by its bare name from mmengine's root
+            registry: ours (``'SRBlock'``, ``'SelfAttentionUnit'``,
+            ``'DownsampledSelfAttention'``, ``'CGNLBlock'``, the adapters of
+            :mod:`mmctx.models.layers.peer_blocks`, every name of
+            :data:`mmctx.registry.CONTEXT_BLOCKS`) or mmcv's
+            (``'NonLocal2d'``, ``'ContextBlock'``). None: no module (the
+            convs alone, SR Table IV's "+2 * 3x3"). Default: None.
         fusion (str): ``'none'``: the module's output replaces its input
             (blocks with their own residual). ``'concat'``: as drawn above;
             the module returns a context map of

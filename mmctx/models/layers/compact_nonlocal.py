@@ -25,7 +25,7 @@ import torch
 from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
-from mmctx.registry import PLUGIN_MODELS
+from mmctx.registry import register_context_block
 from ._checks import (check_bool, check_choice, check_layer_cfgs,
                       check_positive_int)
 from ._options import RecordedOptions
@@ -65,7 +65,7 @@ def compact_attention(theta: Tensor, phi: Tensor, g: Tensor, kernel: str,
     return torch.bmm(att.transpose(1, 2), t).view_as(theta)
 
 
-@PLUGIN_MODELS.register_module()
+@register_context_block
 class CGNLBlock(RecordedOptions, ResidualContextBlock):
     """Compact generalized non-local block (the official ``SpatialCGNL``;
     ``kernel='gaussian'`` is ``SpatialCGNLx``).

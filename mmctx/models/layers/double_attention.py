@@ -19,7 +19,7 @@ import torch
 from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
-from mmctx.registry import PLUGIN_MODELS
+from mmctx.registry import register_context_block
 from ._checks import check_layer_cfgs, check_positive_int
 from ._residual import ResidualContextBlock
 
@@ -47,7 +47,7 @@ def double_attention(features: Tensor, gather: Tensor,
     return torch.bmm(descriptors, weights).view(n, m, h, w)
 
 
-@PLUGIN_MODELS.register_module()
+@register_context_block
 class DoubleAttentionBlock(ResidualContextBlock):
     """A^2 block: ``y = x + W(double_attention(A(x), B(x), V(x)))``.
 

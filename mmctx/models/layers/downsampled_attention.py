@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmctx.registry import MODELS
+from mmctx.registry import register_context_block
 from ._checks import check_bool, check_choice, check_positive_int
 from ._options import RecordedOptions
 from ._residual import check_input
@@ -25,7 +25,7 @@ from .interlaced_attention import SelfAttentionUnit
 POOLS = ('max', 'avg')
 
 
-@MODELS.register_module()
+@register_context_block
 class DownsampledSelfAttention(RecordedOptions, nn.Module):
     """``upsample(SA(pool_scale(x)))``: the context map, without residual
     (a context module of :class:`mmctx.models.decode_heads.ContextHead`).

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
-from mmctx.registry import MODELS, PLUGIN_MODELS
+from mmctx.registry import PLUGIN_MODELS, register_context_block
 from ._checkpoint import checkpointed
 from ._checks import (check_bool, check_choice, check_layer_cfgs,
                       check_positive_int, check_ratio, is_int)
@@ -83,7 +83,7 @@ def as_down_factors(value, name: str = 'down_factors') -> list:
     return [as_down_factor(d, f'{name}[{i}]') for i, d in enumerate(value)]
 
 
-@MODELS.register_module()
+@PLUGIN_MODELS.register_module()
 class SelfAttentionUnit(nn.Module):
     """One self-attention (paper Eq. 1-2, or Eq. 3-4 applied to a group).
 
@@ -329,7 +329,7 @@ class _GroupLayout:
         return mask[None, :, None, :]
 
 
-@MODELS.register_module()
+@PLUGIN_MODELS.register_module()
 class InterlacedSparseAttention(RecordedOptions, nn.Module):
     """Interlaced sparse self-attention: a long-range then a short-range step.
 
@@ -623,7 +623,7 @@ class ISAModule(nn.Module):
         return x + self._dropout(self.fuse(context))
 
 
-@PLUGIN_MODELS.register_module()
+@register_context_block
 class ISABlock(ResidualContextBlock):
     """Interlaced sparse self-attention as a residual plugin block.
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
-from mmctx.registry import MODELS
+from mmctx.registry import register_context_block
 from ._checks import check_layer_cfg, check_positive_int, is_int
 from ._options import RecordedOptions
 
@@ -27,7 +27,7 @@ def _layer_cfgs(norm_cfg: Optional[Dict]) -> Dict:
         act_cfg=dict(type='ReLU'))
 
 
-@MODELS.register_module()
+@register_context_block
 class RecurrentCrissCrossAttention(RecordedOptions, nn.Module):
     """CCNet's RCCA: mmcv's ``CrissCrossAttention`` applied ``recurrence``
     times with shared weights (``CCHead`` without its convs).
@@ -54,7 +54,7 @@ class RecurrentCrissCrossAttention(RecordedOptions, nn.Module):
         return x
 
 
-@MODELS.register_module()
+@register_context_block
 class PyramidBlock(nn.Module):
     """A pyramid context module as a block: branches of ``C // 4`` channels
     (mmseg's 2048 -> 512 proportion) concatenated with the input and fused
@@ -111,7 +111,7 @@ class PyramidBlock(nn.Module):
         return self.bottleneck(torch.cat(outs, dim=1))
 
 
-@MODELS.register_module()
+@register_context_block
 class DualAttention(nn.Module):
     """DANet's position (PAM) and channel (CAM) attention, summed (DAHead
     without its 3x3 convs).
@@ -137,7 +137,7 @@ class DualAttention(nn.Module):
         return self.pam(x) + self.cam(x)
 
 
-@MODELS.register_module()
+@register_context_block
 class EMAUnit(nn.Module):
     """EMANet's EMA unit as in EMAHead without its 3x3 convs: 1x1 conv, EM
     attention (mmseg's ``EMAModule``), ReLU, 1x1 conv + norm, residual,
@@ -176,7 +176,7 @@ class EMAUnit(nn.Module):
         return torch.relu(x + self.out_conv(recon))
 
 
-@MODELS.register_module()
+@register_context_block
 class EncodingBlock(nn.Module):
     """EncNet's context encoding module (mmseg's ``EncModule``), its
     feature output (the SE-loss branch belongs to EncHead).
@@ -202,7 +202,7 @@ class EncodingBlock(nn.Module):
         return self.enc(x)[1]
 
 
-@MODELS.register_module()
+@register_context_block
 class SEBlock(nn.Module):
     """Squeeze-and-excitation: mmseg's ``SELayer`` with the sigmoid gate of
     SENet (mmseg's default gate is a hard sigmoid).
@@ -224,7 +224,7 @@ class SEBlock(nn.Module):
         return self.se(x)
 
 
-@MODELS.register_module()
+@register_context_block
 class PyramidNonLocal(RecordedOptions, nn.Module):
     """ANN's asymmetric pyramid non-local block (mmseg's ``APNB``): keys
     and values pooled to the ``key_pool_scales`` grids.

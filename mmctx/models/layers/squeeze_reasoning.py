@@ -55,7 +55,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_activation_layer
 
-from mmctx.registry import PLUGIN_MODELS
+from mmctx.registry import register_context_block
 from ._checkpoint import checkpointed
 from ._checks import (check_bool, check_choice, check_layer_cfg,
                       check_layer_cfgs, check_positive_int)
@@ -269,7 +269,7 @@ def build_reasoning(reasoning: str, num_nodes: int, node_channels: int,
     return nn.Identity()
 
 
-@PLUGIN_MODELS.register_module()
+@register_context_block
 class SRBlock(RecordedOptions, ResidualContextBlock):
     """Squeeze Reasoning block (SRNet, paper Sec. III-B, Eq. 4-7).
 
@@ -514,7 +514,7 @@ def check_num_nodes(num_nodes: int,
             f'({in_name} / ratio = {channels})')
 
 
-@PLUGIN_MODELS.register_module()
+@register_context_block
 class SRGate(RecordedOptions, nn.Module):
     """Squeeze Reasoning as a channel gate (SRNet, paper Sec. IV-E, Table X).
 

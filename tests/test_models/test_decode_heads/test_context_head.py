@@ -61,7 +61,7 @@ def test_with_an_sr_block_it_is_srhead(concat_input):
         build(
             type='mmctx.ContextHead',
             concat_input=concat_input,
-            context_cfg=dict(type='mmctx.SRBlock', **sr_cfg)))
+            context_cfg=dict(type='SRBlock', **sr_cfg)))
     sr_head = same_weights(
         head,
         build(type='mmctx.SRHead', concat_input=concat_input, sr_cfg=sr_cfg),
@@ -75,9 +75,7 @@ def test_one_conv_with_concat_fusion_is_isahead():
     interlaced attention as the context it is mmctx's ISAHead (padded
     size: 7 x 9 with down factor 4)."""
     attention = dict(
-        type='mmctx.InterlacedSparseAttention',
-        key_channels=8,
-        down_factor=(4, 4))
+        type='InterlacedSparseAttention', key_channels=8, down_factor=(4, 4))
     head = randomize(
         build(
             type='mmctx.ContextHead',
@@ -110,21 +108,34 @@ def test_the_module_is_on_the_path():
     assert not torch.allclose(with_module, features(head, x))
 
 
+#: Every context block (mmctx.registry.CONTEXT_BLOCKS) and mmcv's non-local
+#: block, with the options that fit 32 channels.
+CONTEXT_CFGS = [
+    dict(type='NonLocal2d', reduction=2),
+    dict(type='SRBlock', num_nodes=4),
+    dict(type='SRGate', num_nodes=4),
+    dict(type='ISABlock', down_factor=4),
+    dict(type='DownsampledSelfAttention', key_channels=8),
+    dict(type='SEBlock', ratio=4),
+    dict(type='DoubleAttentionBlock'),
+    dict(type='CGNLBlock', groups=2),
+    dict(type='RecurrentCrissCrossAttention'),
+    dict(type='EncodingBlock', num_codes=4),
+    dict(type='PyramidNonLocal', key_pool_scales=(1, 2)),
+    dict(type='EMAUnit', num_bases=4),
+    dict(type='PyramidBlock', kind='ppm'),
+    dict(type='DualAttention'),
+]
+
+
+def test_the_table_covers_every_registered_block():
+    from mmctx.registry import CONTEXT_BLOCKS
+    assert set(CONTEXT_BLOCKS) <= {cfg['type'] for cfg in CONTEXT_CFGS}
+
+
 @pytest.mark.parametrize(
-    'context_cfg', [
-        dict(type='mmctx.SEBlock', ratio=4),
-        dict(type='NonLocal2d', reduction=2),
-        dict(type='DoubleAttentionBlock'),
-        dict(type='CGNLBlock', groups=2),
-        dict(type='mmctx.RecurrentCrissCrossAttention'),
-        dict(type='mmctx.EncodingBlock', num_codes=4),
-        dict(type='mmctx.PyramidNonLocal', key_pool_scales=(1, 2)),
-        dict(type='mmctx.EMAUnit', num_bases=4),
-        dict(type='mmctx.PyramidBlock', kind='ppm'),
-        dict(type='mmctx.DualAttention'),
-    ],
-    ids=lambda cfg: cfg['type'])
-def test_every_peer_module_runs_in_the_head(context_cfg):
+    'context_cfg', CONTEXT_CFGS, ids=lambda cfg: cfg['type'])
+def test_every_context_block_runs_in_the_head(context_cfg):
     head = randomize(
         build(
             type='mmctx.ContextHead',
@@ -149,7 +160,7 @@ def test_sync_bn_reverts():
         type='mmctx.ContextHead',
         norm_cfg=dict(type='SyncBN'),
         context_cfg=dict(
-            type='mmctx.EMAUnit', num_bases=4, norm_cfg=dict(type='SyncBN')))
+            type='EMAUnit', num_bases=4, norm_cfg=dict(type='SyncBN')))
     head = revert_sync_batchnorm(head)
     assert not any(
         isinstance(m, torch.nn.SyncBatchNorm) for m in head.modules())
@@ -165,6 +176,9 @@ def test_sync_bn_reverts():
         (dict(context_cfg=dict(type='NonLocal2d', in_channels=8)), ValueError,
          'in_channels=8'),
         (dict(channels='16'), ValueError, 'channels must be a positive int'),
+        (dict(context_cfg=dict(type='mmctx.SEBlock')), KeyError,
+         "type='mmctx.SEBlock': the blocks live in mmengine's root registry"
+         ".*write type='SEBlock'"),
         (dict(num_convs=1.5), ValueError, 'num_convs must be 1 or 2, got 1.5'),
         (dict(num_convs=2.0), ValueError, 'num_convs must be 1 or 2, got 2.0'),
         (dict(norm_cfg='BN'), TypeError,
@@ -173,7 +187,7 @@ def test_sync_bn_reverts():
          "act_cfg must be None or a dict with a type, .* but got 'ReLU'"),
         (dict(
             context_cfg=dict(
-                type='mmctx.DownsampledSelfAttention',
+                type='DownsampledSelfAttention',
                 key_channels=4,
                 out_channels=4)), ValueError,
          "with fusion='none' .* out_channels=4, but the head has channels=16"),

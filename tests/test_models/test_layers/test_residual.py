@@ -18,6 +18,16 @@ BLOCKS = {
 }
 
 
+def test_the_table_covers_every_registered_residual_block():
+    from mmctx.models.layers import ResidualContextBlock
+    from mmctx.registry import CONTEXT_BLOCKS, PLUGIN_MODELS
+    assert set(BLOCKS) == {
+        name
+        for name in CONTEXT_BLOCKS
+        if issubclass(PLUGIN_MODELS.get(name), ResidualContextBlock)
+    }
+
+
 @pytest.mark.smoke
 @pytest.mark.parametrize('name', BLOCKS)
 @pytest.mark.parametrize(
