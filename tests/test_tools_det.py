@@ -17,7 +17,7 @@ REPO_ROOT = repo_root_of(__file__)
 
 def test_attention_flops_counted_for_fused_and_explicit_paths():
     from mmctx.analysis import count_flops
-    from mmctx.models.layers.interlaced_attention import ISABlock
+    from mmctx.models.layers.isa import ISABlock
     torch.manual_seed(0)
     fused = ISABlock(64, reduction=2, down_factor=(4, 4), fused_attn=True)
     explicit = ISABlock(64, reduction=2, down_factor=(4, 4), fused_attn=False)

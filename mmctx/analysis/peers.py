@@ -12,11 +12,9 @@ from typing import Callable, NamedTuple, Optional
 import torch.nn as nn
 
 from mmctx.models.layers import CGNLBlock, DoubleAttentionBlock
-from mmctx.models.layers.peer_blocks import (DualAttention, EMAUnit,
-                                             EncodingBlock, PyramidBlock,
-                                             PyramidNonLocal,
-                                             RecurrentCrissCrossAttention,
-                                             SEBlock)
+from mmctx.models.layers.peers import (DualAttention, EMAUnit, EncodingBlock,
+                                       PyramidBlock, PyramidNonLocal,
+                                       RecurrentCrissCrossAttention, SEBlock)
 
 HEAD_CHANNELS = 512  # every head reduces to 512 channels (both papers)
 NUM_CLASSES = 19  # irrelevant: the classifier is removed before measuring
@@ -146,7 +144,7 @@ def _isa_block(fused):
     # reduction=2: values at NonLocal2d's width (C/2), so that the ratios
     # against NL compare the attention patterns, not the channel widths
     def build(c):
-        from mmctx.models.layers.interlaced_attention import ISABlock
+        from mmctx.models.layers.isa import ISABlock
         return ISABlock(c, reduction=2, fused_attn=fused)
 
     return build
@@ -156,8 +154,7 @@ def _isa_attention(fused):
     # mmseg ISAHead's settings: key C/2, value = out = C, value bias,
     # padding not masked
     def build(c):
-        from mmctx.models.layers.interlaced_attention import \
-            InterlacedSparseAttention
+        from mmctx.models.layers.isa import InterlacedSparseAttention
         return InterlacedSparseAttention(
             c,
             c // 2,
@@ -173,7 +170,7 @@ def _isa_attention(fused):
 def _sr_block(squeeze):
 
     def build(c):
-        from mmctx.models.layers.squeeze_reasoning import SRBlock
+        from mmctx.models.layers.sr import SRBlock
         return SRBlock(c, squeeze=squeeze)
 
     return build

@@ -199,7 +199,7 @@ def test_model_builds_on_cpu(path):
 def test_public_code_config_has_the_public_block():
     """``srnet-public`` spells out ``public_code_cfg(512)`` (a config cannot
     call it): the block the transcription tests check."""
-    from mmctx.models.layers.squeeze_reasoning import public_code_cfg
+    from mmctx.models.layers.sr import public_code_cfg
     cfg = load(
         osp.join(REPO_ROOT, 'configs', 'srnet',
                  'srnet-public_r50-d8_4xb2-80k_cityscapes-769x769.py'))

@@ -27,7 +27,7 @@ HEAD_ARGUMENTS = ('norm_cfg', 'act_cfg', 'init_cfg')
 def _sr_block_options() -> Dict:
     """SRBlock's arguments a head may set, with their defaults: all but the
     input width and ``conv_cfg`` (the head's own)."""
-    from ..layers.squeeze_reasoning import SRBlock
+    from ..layers.sr import SRBlock
     parameters = inspect.signature(SRBlock).parameters
     return {
         name: p.default
@@ -75,8 +75,7 @@ def check_sr_cfg(sr_cfg: Optional[Dict], kwargs: Dict, owner: str,
         raise TypeError(f'sr_cfg: unknown SRBlock options {unknown}; known: '
                         f'{sorted(options)}')
     if channels is not None:
-        from ..layers.squeeze_reasoning import (check_num_nodes,
-                                                reduced_channels)
+        from ..layers.sr.sr_block import check_num_nodes, reduced_channels
         merged = dict(options, **sr_cfg)
         check_num_nodes(
             merged['num_nodes'],

@@ -59,7 +59,7 @@ class ContextHead(FCNHead):
             ``in_channels=channels`` by its bare name from mmengine's root
             registry: ours (``'SRBlock'``, ``'SelfAttentionUnit'``,
             ``'DownsampledSelfAttention'``, ``'CGNLBlock'``, the adapters of
-            :mod:`mmctx.models.layers.peer_blocks`, every name of
+            :mod:`mmctx.models.layers.peers`, every name of
             :data:`mmctx.registry.CONTEXT_BLOCKS`) or mmcv's
             (``'NonLocal2d'``, ``'ContextBlock'``). None: no module (the
             convs alone, SR Table IV's "+2 * 3x3"). Default: None.

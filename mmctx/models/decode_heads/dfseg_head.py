@@ -12,7 +12,7 @@ from mmseg.models.utils import resize
 
 from mmctx.registry import MODELS
 from ..layers._checks import check_choice, check_positive_int
-from ..layers.squeeze_reasoning import SRBlock
+from ..layers.sr import SRBlock
 from ._checks import check_sr_cfg
 
 

@@ -7,8 +7,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from mmctx.registry import MODELS
 from ..layers._checks import check_positive_int
-from ..layers.interlaced_attention import (DownFactor, ISAModule,
-                                           as_down_factors)
+from ..layers.isa import DownFactor, ISAModule, as_down_factors
 from ._checks import check_decode_head_args
 
 #: State-dict metadata of a head: options its weights are only right with.

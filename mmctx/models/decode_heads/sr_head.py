@@ -7,7 +7,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.decode_heads.fcn_head import FCNHead
 
 from mmctx.registry import MODELS
-from ..layers.squeeze_reasoning import SRBlock
+from ..layers.sr import SRBlock
 from ._checks import check_decode_head_args, check_sr_cfg
 
 
@@ -76,7 +76,7 @@ class SRModuleHead(BaseDecodeHead):
         sr_cfg (dict, optional): Options of
             :class:`mmctx.models.layers.SRBlock`, as in :class:`SRHead`.
             ``public_code_cfg(channels)`` of
-            ``mmctx.models.layers.squeeze_reasoning`` is the public block.
+            ``mmctx.models.layers.sr`` is the public block.
             Default: None, the block's defaults (the paper's).
         **kwargs: ``BaseDecodeHead`` arguments (``in_channels``,
             ``channels``, ``num_classes``, ``dropout_ratio``: 0.1 by default,

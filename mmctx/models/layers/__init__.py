@@ -1,16 +1,14 @@
-"""Building blocks of mmctx: one paper idea per module, the residual
-pattern the plugin blocks share, and adapters over other papers' modules
-that mmseg and mmcv ship (``peer_blocks``)."""
+"""Building blocks of mmctx, one block or function family per file, under
+folders that name the papers: ``isa/`` and ``sr/``, and ``peers/`` for the
+modules the papers compare with; the residual pattern the blocks share
+(``_residual.py``)."""
 from ._residual import ResidualContextBlock
-from .compact_nonlocal import CGNLBlock
-from .double_attention import DoubleAttentionBlock
-from .downsampled_attention import DownsampledSelfAttention
-from .interlaced_attention import (InterlacedSparseAttention, ISABlock,
-                                   ISAModule, SelfAttentionUnit)
-from .peer_blocks import (DualAttention, EMAUnit, EncodingBlock, PyramidBlock,
-                          PyramidNonLocal, RecurrentCrissCrossAttention,
-                          SEBlock)
-from .squeeze_reasoning import SRBlock, SRGate
+from .isa import (InterlacedSparseAttention, ISABlock, ISAModule,
+                  SelfAttentionUnit)
+from .peers import (CGNLBlock, DoubleAttentionBlock, DownsampledSelfAttention,
+                    DualAttention, EMAUnit, EncodingBlock, PyramidBlock,
+                    PyramidNonLocal, RecurrentCrissCrossAttention, SEBlock)
+from .sr import SRBlock, SRGate
 
 __all__ = [
     'SelfAttentionUnit', 'InterlacedSparseAttention', 'ISAModule', 'ISABlock',

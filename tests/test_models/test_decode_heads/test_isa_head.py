@@ -11,7 +11,7 @@ from mmseg.registry import MODELS
 
 import mmctx  # noqa: F401  (registers mmctx.ISAHead)
 from mmctx.models.decode_heads import ISAHead
-from mmctx.models.layers.interlaced_attention import ISAModule
+from mmctx.models.layers.isa import ISAModule
 
 pytestmark = pytest.mark.stack  # the heads and plugins run on every stack
 

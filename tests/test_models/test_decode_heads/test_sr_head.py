@@ -8,7 +8,7 @@ from mmseg.structures import SegDataSample
 
 import mmctx  # noqa: F401  (registers mmctx.SRHead)
 from mmctx.models.decode_heads import SRHead
-from mmctx.models.layers.squeeze_reasoning import SRBlock
+from mmctx.models.layers.sr import SRBlock
 
 pytestmark = pytest.mark.stack  # the heads and plugins run on every stack
 
@@ -192,7 +192,7 @@ def test_module_head_is_the_public_code_head(sfsegnets, training):
     training with the same dropout mask (one draw each, same seed)."""
     from mmctx.deployment import randomise_
     from mmctx.models.decode_heads import SRModuleHead
-    from mmctx.models.layers.squeeze_reasoning import public_code_cfg
+    from mmctx.models.layers.sr import public_code_cfg
     public = randomise_(
         sfsegnets.ModuleHead(2048, 512, 19,
                              sfsegnets.ChannelReason(512, 256))).double()

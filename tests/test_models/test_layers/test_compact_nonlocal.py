@@ -8,7 +8,7 @@ import torch
 
 from mmctx.deployment import randomise_
 from mmctx.models.layers import CGNLBlock
-from mmctx.models.layers.compact_nonlocal import compact_attention
+from mmctx.models.layers.peers.compact_nonlocal import compact_attention
 
 
 def kernel_sum(theta, phi, g, kernel):

@@ -5,7 +5,7 @@ import torch
 
 from mmctx.deployment import randomise_
 from mmctx.models.layers import DoubleAttentionBlock
-from mmctx.models.layers.double_attention import double_attention
+from mmctx.models.layers.peers.double_attention import double_attention
 
 pytestmark = pytest.mark.stack
 

@@ -1,4 +1,4 @@
-"""Interlaced Sparse Self-Attention (mmctx.models.layers.interlaced_attention).
+"""Interlaced Sparse Self-Attention (mmctx.models.layers.isa).
 
 Checked by value against independent references written here: dense
 self-attention, a naive loop over the paper's groups (Fig. 5), and mmseg's

@@ -1,4 +1,4 @@
-"""The adapters of other papers' modules (``layers/peer_blocks.py``) refuse
+"""The adapters of other papers' modules (``layers/peers/``) refuse
 values that would run silently wrong, naming the argument and the value."""
 import pytest
 

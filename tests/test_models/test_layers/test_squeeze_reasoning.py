@@ -10,8 +10,7 @@ from mmengine.registry import MODELS, DefaultScope
 
 from mmctx.models.layers import SRBlock
 from mmctx.models.layers._options import RECORD
-from mmctx.models.layers.squeeze_reasoning import (global_hadamard_pooling,
-                                                   vector_to_nodes)
+from mmctx.models.layers.sr import global_hadamard_pooling, vector_to_nodes
 
 pytestmark = pytest.mark.smoke  # the block maths: fast
 
@@ -215,7 +214,7 @@ def test_public_code_cfg_computes_the_public_module(sfsegnets, training):
     changed, ``node_order`` or ``ghp_scale``, moves them by about 6). In
     training the BatchNorm1d statistics are updated alike."""
     from mmctx.deployment import randomise_
-    from mmctx.models.layers.squeeze_reasoning import public_code_cfg
+    from mmctx.models.layers.sr import public_code_cfg
     public = randomise_(sfsegnets.ChannelReason(512, 256)).double()
     block = SRBlock(512, **public_code_cfg(512)).double()
     assert (sum(p.numel() for p in block.parameters()) == sum(
@@ -406,7 +405,7 @@ def test_fp16_mean_stays_finite_where_the_sum_overflows():
 def test_pooling_accumulates_in_at_least_fp32_and_keeps_fp64(dtype, widened):
     """Low precision is widened to fp32; a float64 check is not cut down
     to fp32 on the way (it once was: 1e-8 errors in float64 tests)."""
-    from mmctx.models.layers.squeeze_reasoning import global_average_pooling
+    from mmctx.models.layers.sr import global_average_pooling
     x = (1 + 1e-3 * inputs(2, 3, 5, 7, seed=1).double()).to(dtype)
     b, c = x, inputs(2, 3, 5, 7, seed=2).to(dtype)
     gap = x.to(widened).mean(dim=(2, 3)).to(dtype)

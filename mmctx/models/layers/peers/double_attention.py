@@ -20,8 +20,8 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
 from mmctx.registry import register_context_block
-from ._checks import check_layer_cfgs, check_positive_int
-from ._residual import ResidualContextBlock
+from .._checks import check_layer_cfgs, check_positive_int
+from .._residual import ResidualContextBlock
 
 
 def double_attention(features: Tensor, gather: Tensor,

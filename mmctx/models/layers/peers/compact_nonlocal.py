@@ -26,10 +26,10 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from torch import Tensor
 
 from mmctx.registry import register_context_block
-from ._checks import (check_bool, check_choice, check_layer_cfgs,
-                      check_positive_int)
-from ._options import RecordedOptions
-from ._residual import ResidualContextBlock
+from .._checks import (check_bool, check_choice, check_layer_cfgs,
+                       check_positive_int)
+from .._options import RecordedOptions
+from .._residual import ResidualContextBlock
 
 KERNELS = ('dot', 'gaussian')
 

@@ -53,220 +53,22 @@ from typing import Dict, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule, build_activation_layer
+from mmcv.cnn import ConvModule
 
 from mmctx.registry import register_context_block
-from ._checkpoint import checkpointed
-from ._checks import (check_bool, check_choice, check_layer_cfg,
-                      check_layer_cfgs, check_positive_int)
-from ._options import RecordedOptions
-from ._residual import ResidualContextBlock, check_input
+from .._checkpoint import checkpointed
+from .._checks import (check_bool, check_choice, check_layer_cfgs,
+                       check_positive_int)
+from .._options import RecordedOptions
+from .._residual import ResidualContextBlock
+from .pooling import (global_average_pooling, global_hadamard_pooling,
+                      nodes_to_vector, vector_to_nodes)
+from .reasoning import REASONING_MODES, build_reasoning
 
 SQUEEZE_MODES = ('gap', 'ghp')
-REASONING_MODES = ('gcn', 'gcn_public', 'attention', 'fc', 'none')
 NODE_ORDERS = ('contiguous', 'strided')
 GHP_SCALES = ('mean', 'sum')
 GHP_PROJECTIONS = (1, 2)
-
-
-def _widened(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in at least fp32 (fp16/bf16 widened, fp64 kept)."""
-    return x.to(torch.promote_types(x.dtype, torch.float32))
-
-
-def global_hadamard_pooling(b: torch.Tensor,
-                            c: torch.Tensor,
-                            scale: str = 'mean') -> torch.Tensor:
-    """Global Hadamard pooling, paper Eq. 4: ``sum_i b_i o c_i``.
-
-    Args:
-        b (Tensor): First map, (N, C, H, W).
-        c (Tensor): Second map, (N, C, H, W).
-        scale (str): ``'sum'`` over the H*W positions (Eq. 4) or ``'mean'``
-            (Eq. 4 divided by H*W). Default: 'mean'.
-
-    Returns:
-        Tensor: (N, C), in the dtype of ``b``.
-    """
-    n, channels, height, width = b.shape
-    # Accumulate in fp32 with autocast off: a sum of H*W fp16 products
-    # overflows long before the (normalised) result does.
-    with torch.autocast(device_type=b.device.type, enabled=False):
-        # sum_p b * c as a batched (1 x P) @ (P x 1) product: no N x C x P
-        # temporary, and MatMul exports at any opset (einsum needs 12)
-        # (flatten, not reshape(..., -1): -1 is ambiguous for batch 0)
-        pooled = torch.matmul(
-            _widened(b.flatten(2).unsqueeze(2)),
-            _widened(c.flatten(2).unsqueeze(3))).reshape(n, channels)
-        if scale == 'mean':
-            pooled = pooled / (height * width)
-    return pooled.to(b.dtype)
-
-
-def global_average_pooling(x: torch.Tensor) -> torch.Tensor:
-    """Global average pooling of (N, C, H, W) to (N, C), fp32 accumulation."""
-    with torch.autocast(device_type=x.device.type, enabled=False):
-        pooled = _widened(x).mean(dim=(2, 3))
-    return pooled.to(x.dtype)
-
-
-def vector_to_nodes(vector: torch.Tensor, num_nodes: int,
-                    node_order: str) -> torch.Tensor:
-    """Split (N, C) vectors into (N, K, d) node features, C = K * d.
-
-    ``'contiguous'``: node k holds channels ``k*d ... k*d + d - 1`` (paper).
-    ``'strided'``: node k holds channels ``k, k + K, k + 2K, ...`` (public
-    code: ``torch.split(x, K, dim=1)`` concatenated on the feature axis).
-    """
-    n, channels = vector.shape
-    node_channels = channels // num_nodes
-    if node_order == 'contiguous':
-        return vector.reshape(n, num_nodes, node_channels)
-    return vector.reshape(n, node_channels, num_nodes).transpose(1, 2)
-
-
-def nodes_to_vector(nodes: torch.Tensor) -> torch.Tensor:
-    """Merge (N, K, d) node features node-major into (N, K * d) vectors.
-
-    For ``'contiguous'`` nodes this inverts :func:`vector_to_nodes`. For
-    ``'strided'`` nodes it is what the public code does: the value reasoned
-    from channel ``j*K + k`` comes back on channel ``k*d + j``.
-    """
-    return nodes.flatten(1)  # reshape(n, -1) fails for batch 0
-
-
-def _build_act(act_cfg: Optional[Dict]) -> nn.Module:
-    return nn.Identity() if act_cfg is None else build_activation_layer(
-        act_cfg)
-
-
-class GraphReasoning(nn.Module):
-    """Graph convolution over nodes, paper Eq. 5.
-
-    ``G_out = act(W_g G_in (I - A_g))`` where ``G_in`` is the d x K matrix of
-    node features (one column per node), ``A_g`` (K x K) is a learned
-    adjacency and ``W_g`` (d x d) the state update. Nodes are stored here as
-    (N, K, d) rows, so ``adjacency.weight`` is ``A_g`` transposed and
-    ``state_update.weight`` is ``W_g``.
-
-    Args:
-        num_nodes (int): K.
-        node_channels (int): d.
-        act_cfg (dict | None): sigma of Eq. 5.
-    """
-
-    def __init__(self, num_nodes: int, node_channels: int,
-                 act_cfg: Optional[Dict]):
-        super().__init__()
-        self.adjacency = nn.Linear(num_nodes, num_nodes, bias=False)
-        self.state_update = nn.Linear(node_channels, node_channels, bias=False)
-        self.act = _build_act(act_cfg)
-
-    def forward(self, nodes: torch.Tensor) -> torch.Tensor:
-        """(N, K, d) -> (N, K, d)."""
-        diffused = self.adjacency(nodes.transpose(1, 2)).transpose(1, 2)
-        smoothed = nodes - diffused  # G (I - A_g): the identity is a residual
-        return self.act(self.state_update(smoothed))
-
-
-class PublicGraphReasoning(nn.Module):
-    """The graph step of the public code (lxtGH/SFSegNets ``network/nn/
-    operators.py``, ``ChannelReasonModule``, at 531067b and ba475ba).
-
-    ``Z' = Z + act(BN(A_g Z))``, then ``act(BN(W_g Z'))``: the identity is
-    added where Eq. 5 subtracts ``A_g Z`` (the code's comment says
-    ``Z - A_g Z``; a learned ``A_g`` absorbs the sign), and each linear map
-    is followed by a BatchNorm1d over the nodes (K) or the node features
-    (d). Nodes are (N, K, d) rows as in :class:`GraphReasoning`.
-
-    Args:
-        num_nodes (int): K.
-        node_channels (int): d.
-        act_cfg (dict | None): The activation after each norm.
-    """
-
-    def __init__(self, num_nodes: int, node_channels: int,
-                 act_cfg: Optional[Dict]):
-        super().__init__()
-        self.adjacency = nn.Linear(num_nodes, num_nodes, bias=False)
-        self.adjacency_norm = nn.BatchNorm1d(num_nodes)
-        self.state_update = nn.Linear(node_channels, node_channels, bias=False)
-        self.state_norm = nn.BatchNorm1d(node_channels)
-        self.act = _build_act(act_cfg)
-
-    def forward(self, nodes: torch.Tensor) -> torch.Tensor:
-        """(N, K, d) -> (N, K, d)."""
-        diffused = self.adjacency(nodes.transpose(1, 2)).transpose(1, 2)
-        smoothed = nodes + self.act(self.adjacency_norm(diffused))
-        updated = self.state_norm(self.state_update(smoothed).transpose(1, 2))
-        return self.act(updated.transpose(1, 2))
-
-
-class NodeAttentionReasoning(nn.Module):
-    """Self-attention over nodes, paper Eq. 6.
-
-    ``G_out = act(rho(G) softmax(phi(G)^T theta(G) / sqrt(d)))``: the affinity
-    between node m (``phi``, the paper's query) and node n (``theta``, its
-    key) weights the values ``rho`` of all nodes m that node n gathers. Eq. 6
-    writes the affinity unnormalised; the softmax with the 1/sqrt(d) scale of
-    the self-attention it cites (non-local Eq. 2, the delta there) keeps the
-    product from growing with the cube of the input scale.
-
-    Args:
-        node_channels (int): d.
-        act_cfg (dict | None): sigma of Eq. 6.
-    """
-
-    def __init__(self, node_channels: int, act_cfg: Optional[Dict]):
-        super().__init__()
-        self.phi = nn.Linear(node_channels, node_channels, bias=False)
-        self.theta = nn.Linear(node_channels, node_channels, bias=False)
-        self.rho = nn.Linear(node_channels, node_channels, bias=False)
-        self.act = _build_act(act_cfg)
-
-    def forward(self, nodes: torch.Tensor) -> torch.Tensor:
-        """(N, K, d) -> (N, K, d)."""
-        query, key, value = self.phi(nodes), self.theta(nodes), self.rho(nodes)
-        # affinity[:, n, m] = theta_n . phi_m, normalised over the gathered m
-        affinity = torch.matmul(key, query.transpose(1, 2))
-        affinity = (affinity * nodes.size(-1)**-0.5).softmax(dim=-1)
-        return self.act(torch.matmul(affinity, value))
-
-
-class FullyConnectedReasoning(nn.Module):
-    """One fully connected layer on the whole vector (Table III, FC row).
-
-    It is the unstructured counterpart of :class:`GraphReasoning`, whose
-    linear map is the Kronecker-factorised ``(I - A_g)^T (x) W_g``.
-
-    Args:
-        channels (int): Length of the vector, K * d.
-        act_cfg (dict | None): Activation after the layer.
-    """
-
-    def __init__(self, channels: int, act_cfg: Optional[Dict]):
-        super().__init__()
-        self.fc = nn.Linear(channels, channels, bias=False)
-        self.act = _build_act(act_cfg)
-
-    def forward(self, nodes: torch.Tensor) -> torch.Tensor:
-        """(N, K, d) -> (N, K, d)."""
-        return self.act(self.fc(nodes.flatten(1))).view_as(nodes)
-
-
-def build_reasoning(reasoning: str, num_nodes: int, node_channels: int,
-                    act_cfg: Optional[Dict]) -> nn.Module:
-    """The node graph reasoning of :class:`SRBlock`'s ``reasoning`` mode
-    over K = ``num_nodes`` nodes of d = ``node_channels``."""
-    if reasoning == 'gcn':
-        return GraphReasoning(num_nodes, node_channels, act_cfg)
-    if reasoning == 'gcn_public':
-        return PublicGraphReasoning(num_nodes, node_channels, act_cfg)
-    if reasoning == 'attention':
-        return NodeAttentionReasoning(node_channels, act_cfg)
-    if reasoning == 'fc':
-        return FullyConnectedReasoning(num_nodes * node_channels, act_cfg)
-    return nn.Identity()
 
 
 @register_context_block
@@ -301,13 +103,9 @@ class SRBlock(RecordedOptions, ResidualContextBlock):
             reasoned from channel ``j*K + k`` rescales channel ``k*d + j``
             (a fixed channel permutation). Default: 'contiguous'.
         ghp_scale (str): ``'mean'`` divides Eq. 4 by the number of positions
-            H*W, ``'sum'`` is Eq. 4 and the public code. The sum grows with
-            the resolution: a model trained on 769x769 crops (97x97 features)
-            sees a 3.5x larger vector on a 1024x2048 image (128x256), and in
-            fp16 the sum of some 10^4 products overflows. The mean keeps
-            train and test statistics on one scale whatever the input size,
-            so it is the default. Ignored when ``squeeze='gap'`` (always a
-            mean). Default: 'mean'.
+            H*W (one scale at every input size: the README's Design),
+            ``'sum'`` is Eq. 4 and the public code. Ignored when
+            ``squeeze='gap'``. Default: 'mean'.
         ghp_projections (int): 1: GHP pools ``X~`` against one extra 1x1
             projection of X (three 1x1 convs in all, the paper's Table IV
             costs). 2: two fresh projections phi and g are pooled and ``X~``
@@ -320,13 +118,10 @@ class SRBlock(RecordedOptions, ResidualContextBlock):
             ``in_channels / channels`` outputs (``out_groups`` = the reduced
             channels). Must divide both widths. Default: 1.
         zero_init (bool): Zero the last layer of the residual branch (the
-            norm after ``W_R`` if there is one, else ``W_R``) in
-            ``__init__`` and again at the end of ``init_weights()``, so the
-            block is the identity at the start, also after a backbone's
-            Kaiming ``init_cfg``; ``W_R`` gets a gradient at once and the
-            earlier layers from the first update on. False keeps the
-            default (or ``init_cfg``) initialisation, like the public code,
-            whose branch is active from the start. Default: True.
+            norm after ``W_R`` if there is one, else ``W_R``) at construction
+            and after ``init_weights()``: the block starts as the identity.
+            False keeps the default initialisation, as the public code.
+            Default: True.
         conv_cfg (dict | None): Config of the 1x1 convs. Default: None.
         norm_cfg (dict | None): Norm after ``W_R`` (the public code uses
             GroupNorm there; ``NonLocal2d`` likewise applies its ``norm_cfg``
@@ -512,76 +307,3 @@ def check_num_nodes(num_nodes: int,
         raise ValueError(
             f'num_nodes={num_nodes} must divide the reduced channels '
             f'({in_name} / ratio = {channels})')
-
-
-@register_context_block
-class SRGate(RecordedOptions, nn.Module):
-    """Squeeze Reasoning as a channel gate (SRNet, paper Sec. IV-E, Table X).
-
-    SENet's excitation with its two fully connected layers replaced by the
-    node graph reasoning: ``y = x o sigmoid(reason(GAP(x)))``. The GAP
-    vector of ``x`` (no reduction, no GHP: the paper drops GHP here "for
-    both saving computation and fair comparison with SENet") is split into
-    K nodes of ``in_channels / K`` channels, reasoned over as in
-    :class:`SRBlock` (Eq. 5 by default, with the sigmoid as its sigma) and
-    multiplied back channel-wise. With K = 16 the gates of a ResNet-50's 16
-    bottlenecks add 82,688 parameters (K^2 + (C/K)^2 each, the 25.64M of
-    Table X) where SE's add 2.53M.
-
-    Used in every bottleneck of :class:`mmctx.SRResNet` (as mmpretrain's
-    SEResNet uses SE), and as a plugin of mmdet/mmseg ResNets::
-
-        plugins=[dict(cfg=dict(type='SRGate'), position='after_conv3',
-                      stages=(True, True, True, True))]
-
-    Args:
-        in_channels (int): Channels C of the input and output.
-        num_nodes (int): Number of nodes K; must divide ``in_channels``.
-            Default: 16 (paper Sec. IV-A.3).
-        reasoning (str): See :class:`SRBlock`: ``'gcn'``, ``'attention'``,
-            ``'fc'`` or ``'none'`` (the gate is ``sigmoid(GAP(x))``).
-            Default: 'gcn'.
-        node_order (str): See :class:`SRBlock`. Default: 'contiguous'.
-        gate_cfg (dict): The activation that turns the reasoned vector into
-            gates. Default: ``dict(type='Sigmoid')``, SENet's.
-    """
-
-    _abbr_ = 'sr_gate'
-    recorded_options = ('node_order', )
-
-    def __init__(self,
-                 in_channels: int,
-                 num_nodes: int = 16,
-                 reasoning: str = 'gcn',
-                 node_order: str = 'contiguous',
-                 gate_cfg: Dict = dict(type='Sigmoid')):
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, 'in_channels')
-        self.num_nodes = check_positive_int(num_nodes, 'num_nodes')
-        if in_channels % num_nodes:
-            raise ValueError(f'num_nodes={num_nodes} must divide '
-                             f'in_channels={in_channels}')
-        self.reasoning_mode = check_choice(reasoning, 'reasoning',
-                                           REASONING_MODES)
-        self.node_order = check_choice(node_order, 'node_order', NODE_ORDERS)
-        self.reasoning = build_reasoning(reasoning, num_nodes,
-                                         in_channels // num_nodes, None)
-        self.gate = build_activation_layer(
-            check_layer_cfg(gate_cfg, 'gate_cfg'))
-        self.record_options()
-
-    def gates(self, x: torch.Tensor) -> torch.Tensor:
-        """The channel gates of ``x``: (N, C, H, W) -> (N, C)."""
-        nodes = vector_to_nodes(
-            global_average_pooling(x), self.num_nodes, self.node_order)
-        return self.gate(nodes_to_vector(self.reasoning(nodes)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_channels, type(self).__name__)
-        return x * self.gates(x).to(x.dtype)[:, :, None, None]
-
-    def extra_repr(self) -> str:
-        return (f'in_channels={self.in_channels}, '
-                f'num_nodes={self.num_nodes}, '
-                f'reasoning={self.reasoning_mode!r}, '
-                f'node_order={self.node_order!r}')

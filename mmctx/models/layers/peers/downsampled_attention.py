@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmctx.registry import register_context_block
-from ._checks import check_bool, check_choice, check_positive_int
-from ._options import RecordedOptions
-from ._residual import check_input
-from .interlaced_attention import SelfAttentionUnit
+from .._checks import check_bool, check_choice, check_positive_int
+from .._options import RecordedOptions
+from .._residual import check_input
+from ..isa.self_attention_unit import SelfAttentionUnit
 
 POOLS = ('max', 'avg')
 
