@@ -15,28 +15,17 @@ from .interlaced_sparse_attention import DownFactor, InterlacedSparseAttention
 class ISABlock(ResidualContextBlock):
     """Interlaced sparse self-attention as a residual plugin block.
 
-    ``y = x + W_out(ISA(x))`` for ResNet bottlenecks, in the style of mmcv's
-    ``NonLocal2d``: ISA reduces ``in_channels`` to ``in_channels //
-    reduction`` (values and outputs; queries and keys get half of that, as in
-    the paper), and ``W_out`` (1x1 conv [+ norm]) restores ``in_channels``.
-    ``W_out`` is zeroed at construction and in :meth:`init_weights`, which
-    mmengine calls after a backbone's ``init_cfg`` (e.g. Kaiming), so the
-    block starts as the identity and a pretrained backbone keeps its
-    function (:class:`ResidualContextBlock`, as :class:`SRBlock`).
+    ``y = x + W_out(ISA(x))``, mmcv's ``NonLocal2d`` pattern: values and
+    outputs at ``in_channels // reduction`` channels, queries and keys at
+    half of that (the paper); ``W_out`` (1x1 conv [+ norm]) restores
+    ``in_channels`` and starts at zero, so the block starts as the identity
+    (:class:`ResidualContextBlock`).
 
     Used with mmdet/mmseg ResNets::
 
         plugins=[dict(cfg=dict(type='ISABlock'),
                       stages=(False, False, False, True),
                       position='after_conv3')]
-
-    Norm: ``norm_cfg=None`` by default. Detection backbones run with
-    ``norm_eval=True``, which keeps every BatchNorm of the backbone, plugins
-    included, in eval mode with its initial statistics (mean 0, var 1): a BN
-    there would never normalise anything (and detection batches of 1-2
-    images per GPU give noisy statistics anyway). Use ``dict(type='GN',
-    num_groups=...)`` for a batch-independent norm (inside the attention and
-    on ``W_out``), or BN only with ``norm_eval=False``.
 
     Args:
         in_channels (int): Channels of the input and output.
@@ -51,7 +40,8 @@ class ISABlock(ResidualContextBlock):
         fused_attn (bool): See :class:`SelfAttentionUnit`.
         value_bias (bool): See :class:`SelfAttentionUnit`.
         conv_cfg (dict, optional): Config of conv layers. Default: None.
-        norm_cfg (dict, optional): Config of norm layers. Default: None.
+        norm_cfg (dict, optional): Config of norm layers (GN for a
+            detector: the ISA README's Design says why). Default: None.
         act_cfg (dict, optional): Config of activations inside the attention.
             Default: ``dict(type='ReLU')``.
         zero_init (bool): Zero ``W_out`` (its norm if any): the block starts
