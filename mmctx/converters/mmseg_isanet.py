@@ -44,7 +44,9 @@ HEAD_OPTIONS = dict(value_bias=True, mask_padding=False)
 #: The attention's record of its options, which survives a
 #: re-save of the head that loaded the conversion.
 ATTENTION_RECORD = (STAGE + RECORD,
-                    dict(mask_padding=False, order='long_short'))
+                    dict(
+                        mask_padding=HEAD_OPTIONS['mask_padding'],
+                        order='long_short'))
 
 
 def swap_concat_halves(weight: torch.Tensor) -> torch.Tensor:

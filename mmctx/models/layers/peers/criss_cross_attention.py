@@ -1,4 +1,4 @@
-"""CCNet's RCCA: mmcv's ``CrissCrossAttention`` applied ``recurrence``"""
+"""CCNet's recurrent criss-cross attention (RCCA) as a ``C -> C`` block."""
 import torch.nn as nn
 from torch import Tensor
 

@@ -1,4 +1,4 @@
-"""DANet's position (PAM) and channel (CAM) attention, summed (DAHead"""
+"""DANet's position and channel attention, summed, as a ``C -> C`` block."""
 from typing import Optional
 
 import torch.nn as nn

@@ -1,4 +1,4 @@
-"""EMANet's EMA unit as in EMAHead without its 3x3 convs: 1x1 conv, EM"""
+"""EMANet's expectation-maximisation attention unit as a ``C -> C`` block."""
 from typing import Dict, Optional
 
 import torch

@@ -1,4 +1,4 @@
-"""EncNet's context encoding module (mmseg's ``EncModule``), its"""
+"""EncNet's context encoding module as a ``C -> C`` block."""
 from typing import Dict, Optional
 
 import torch.nn as nn

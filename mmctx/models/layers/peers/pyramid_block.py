@@ -1,4 +1,4 @@
-"""A pyramid context module as a block: branches of ``C // 4`` channels"""
+"""PSPNet's and DeepLabv3's pyramid context modules as a ``C -> C`` block."""
 from typing import Dict, Optional
 
 import torch

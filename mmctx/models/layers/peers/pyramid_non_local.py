@@ -1,4 +1,4 @@
-"""ANN's asymmetric pyramid non-local block (mmseg's ``APNB``): keys"""
+"""ANN's asymmetric pyramid non-local block as a ``C -> C`` block."""
 from typing import Dict, Optional, Sequence
 
 import torch.nn as nn

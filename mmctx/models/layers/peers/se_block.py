@@ -1,4 +1,4 @@
-"""Squeeze-and-excitation: mmseg's ``SELayer`` with the sigmoid gate of"""
+"""Squeeze-and-excitation (SENet) as a ``C -> C`` block."""
 import torch.nn as nn
 from torch import Tensor
 
