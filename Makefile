@@ -22,10 +22,14 @@ lint: env
 docs: env
 	$(PY) -m sphinx -W --keep-going -q -b html docs/en docs/en/_build/html
 
+# pytest-xdist on the default stack: one worker per core, each test file on one worker (its
+# module fixtures, such as a shared training, built once); `make test XDIST=` runs serially.
+XDIST := -n logical --dist loadfile
+
 # The linters, the docs, the whole suite on the default stack, then the legacy stack (torch
 # 2.1.2 + mmcv 2.1.0), built once outside the clone by .dev_scripts/stacks.sh.
 test: env lint docs
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-stack STACK=legacy
 
 # make test-stack STACK=legacy|newest|onedl

@@ -68,7 +68,7 @@ fi
 
 step "OpenMMLab stack, openmim (without openxlab, which pins old setuptools/requests), test tools"
 pipi "mmengine==0.10.7" "mmdet==3.3.0" "mmsegmentation==1.2.2" "numpy<2" ftfy regex \
-  "pycocotools>=2.0.9" panopticapi-lite pytest pre-commit
+  "pycocotools>=2.0.9" panopticapi-lite pytest pytest-xdist pre-commit
 # mmpretrain (the classification configs) imports torchvision, which has no build for the
 # CPU torch 2.13.0 (PyPI's links CUDA torch): installed beside a torch that has one
 if "$PY" -c 'import torchvision' 2>/dev/null; then

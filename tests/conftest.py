@@ -1,3 +1,4 @@
+import os
 import os.path as osp
 import runpy
 import shutil
@@ -17,6 +18,17 @@ SHARED_DATA = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs ``-n``), each worker takes its
+    share of the cores, and so do the processes it starts: torch's default
+    of one thread per core in every worker would oversubscribe them."""
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    if workers > 1:
+        threads = max(1, torch.get_num_threads() // workers)
+        torch.set_num_threads(threads)
+        os.environ.setdefault('OMP_NUM_THREADS', str(threads))
 
 
 def pytest_addoption(parser):

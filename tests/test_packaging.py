@@ -215,18 +215,15 @@ def test_show_dir_block(quick_start, repo_root, user_env, project, seg_sample):
     assert drawn == ['test_frankfurt_000000_000294_leftImg8bit.png_0.png']
 
 
-def test_mim_run_get_flops_counts_the_attention(user_env, project):
-    cmd = [
+def test_mim_run_get_flops(user_env, project):
+    """``mim run mmctx get_flops`` finds the tool and the shipped config
+    (that the fused attention is counted as the explicit one is owned by
+    tests/test_analysis/test_complexity.py)."""
+    out = run([
         'mim', 'run', 'mmctx', 'get_flops', 'mmctx::isa_r50_cityscapes.py',
         '--shape', '64', '128'
-    ]
-    fused = run(cmd, cwd=project, env=user_env).stdout
-    explicit = run(
-        cmd + ['--cfg-options', 'model.decode_head.fused_attn=False'],
-        cwd=project,
-        env=user_env).stdout
-    flops = [
-        re.search(r'Flops: (\S+)', out).group(1) for out in (fused, explicit)
-    ]
-    assert flops[0] == flops[1]
-    assert 'Input shape: (64, 128)' in fused
+    ],
+              cwd=project,
+              env=user_env).stdout
+    assert 'Input shape: (64, 128)' in out
+    assert float(re.search(r'Flops: ([\d.]+)[KMGT]', out).group(1)) > 0

@@ -234,10 +234,12 @@ def test_comparison_rows_train_a_step(config, repo_root, data_root, seg_sample,
     test_trains_and_evaluates_miou)."""
     cfg = Config.fromfile(osp.join(repo_root, config))
     cfg.merge_from_dict(seg_sample.overrides(data_root, 1))
-    # two crops: the pooled 1x1 branches of PSP and ASPP have BN
+    # two crops: the pooled 1x1 branches of PSP and ASPP have BN; saving
+    # is owned by test_resumes_from_checkpoint
     cfg.merge_from_dict({
         'train_dataloader.batch_size': 2,
-        'model.backbone.depth': 50
+        'model.backbone.depth': 50,
+        'default_hooks.checkpoint': None
     })
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.train_cfg.pop('val_interval', None)
