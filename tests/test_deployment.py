@@ -209,7 +209,6 @@ def test_detection_backbone_with_plugins_exports(repo_root, tmp_path, config):
     (the full detectors need mmdeploy's compiled ops: out of scope), with
     mmdeploy's exporter (TorchScript); the blocks with the dynamo exporter
     are owned by test_isa_block_exports and test_sr_block_exports."""
-    exporter = 'torchscript'
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -220,7 +219,8 @@ def test_detection_backbone_with_plugins_exports(repo_root, tmp_path, config):
     assert any(type(m) in (SRBlock, ISABlock) for m in backbone.modules())
     model = LastStage(randomise_(backbone)).eval()
     x, = random_inputs([(1, 100, 84)])
-    (abs_diff, rel_diff), = export_and_compare(model, tmp_path, x, exporter)
+    (abs_diff, rel_diff), = export_and_compare(model, tmp_path, x,
+                                               'torchscript')
     assert rel_diff < TOLERANCE, (abs_diff, rel_diff)
 
 

@@ -115,10 +115,10 @@ def train_losses(config, work_dir, data_root, compile_cfg):
 
 # One config and AOT autograd: what ``compile`` in a config does is
 # mmengine's, the same for every model and backend. Inductor's training step
-# is owned by test_layers/test_compile.py::test_inductor_trains_as_eager
-# (SR and ISA blocks; inductor compiles a whole demo model's step in two
-# minutes on 2 cores without its cache), ISA's compiled segmentor by
-# test_compiled_model_equals_eager.
+# is owned by test_inductor_training_step_matches_float64 in
+# test_layers/test_compile.py (SR and ISA blocks; inductor compiles a whole
+# demo model's step in two minutes on 2 cores without its cache), ISA's
+# compiled segmentor by test_compiled_model_equals_eager.
 @pytest.mark.parametrize('name,compile_cfg',
                          [('srnet', dict(backend='aot_eager'))])
 def test_compile_in_a_config_trains_as_eager(name, compile_cfg, repo_root,
