@@ -13,6 +13,7 @@ from mmengine.runner import load_checkpoint, save_checkpoint
 
 import mmctx  # noqa: F401
 from mmctx import compat
+from mmctx.testing import free_port
 
 
 def run_python(code, **env):
@@ -204,10 +205,7 @@ DIST_CODE = """
 def test_cpu_distributed_with_stock_settings():
     if torch.cuda.is_available():
         pytest.skip('the CPU code path is only taken without CUDA')
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+    port = free_port()
     result = run_python(DIST_CODE.format(port=port))
     assert result.returncode == 0, result.stderr
     assert 'dist ok 1' in result.stdout

@@ -14,6 +14,7 @@ from mmseg.registry import MODELS
 
 import mmctx  # noqa: F401
 from mmctx.models.decode_heads import ISAHead, SRHead
+from mmctx.testing import output_tail
 
 DEMO_CONFIGS = {
     'fcn': 'configs/demo/fcn_r18w16-d8_1xb8-1k_context-cues-128x128.py',
@@ -80,7 +81,7 @@ def test_quick_demo_writes_the_report(repo_root, tmp_path):
                             text=True,
                             timeout=600)
     assert result.returncode == 0, \
-        result.stdout[-3000:] + result.stderr[-3000:]
+        output_tail(result)
 
     report = (work_dir / 'report.md').read_text()
     rows = [

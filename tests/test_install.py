@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 
 from mmctx.stack import (DISTRIBUTIONS, SUPPORTED, UnsupportedStackError,
                          check_stack, check_version)
-from mmctx.testing import repo_root_of
+from mmctx.testing import output_tail, repo_root_of
 
 REPO_ROOT = repo_root_of(__file__)
 STACK = {dist for dists in DISTRIBUTIONS.values() for dist in dists}
@@ -39,8 +39,7 @@ def pip(*args, check=True):
                             text=True,
                             timeout=600,
                             env=environment_only())
-    assert not check or result.returncode == 0, (
-        result.stdout[-3000:] + result.stderr[-3000:])
+    assert not check or result.returncode == 0, (output_tail(result))
     return result
 
 

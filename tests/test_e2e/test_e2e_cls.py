@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from mmctx.testing import mmpretrain_missing  # noqa: E402
+from mmctx.testing import mmpretrain_missing, output_tail  # noqa: E402
 
 if mmpretrain_missing():
     pytest.skip(mmpretrain_missing(), allow_module_level=True)
@@ -97,8 +97,7 @@ def mim(*args, cwd):
         capture_output=True,
         text=True,
         timeout=600)
-    assert result.returncode == 0, (
-        result.stdout[-3000:] + result.stderr[-3000:])
+    assert result.returncode == 0, (output_tail(result))
     return result.stdout + result.stderr
 
 

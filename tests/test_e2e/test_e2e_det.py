@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from mmctx.testing import repo_root_of
+from mmctx.testing import output_tail, repo_root_of
 
 pytestmark = pytest.mark.slow
 
@@ -147,8 +147,7 @@ def test_mim_train_then_mim_test_a_paper_row(tmp_path, shared_data):
                                 capture_output=True,
                                 text=True,
                                 timeout=400)
-        assert result.returncode == 0, (
-            result.stdout[-3000:] + result.stderr[-3000:])
+        assert result.returncode == 0, (output_tail(result))
 
     checkpoint = str(tmp_path / 'train' / 'epoch_1.pth')
     run('train', 'mmdet', config, '--work-dir', str(tmp_path / 'train'))

@@ -13,7 +13,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -24,6 +23,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmctx  # noqa: F401
+from mmctx.testing import free_port, output_tail
 
 pytestmark = pytest.mark.slow
 
@@ -31,11 +31,6 @@ CONFIGS = {
     'sr': 'configs/sr_r50_cityscapes.py',
     'isa': 'configs/isa_r50_cityscapes.py'
 }
-
-
-def output_tail(result):
-    """The end of a subprocess' output, for assertion messages."""
-    return result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def make_runner(repo_root, head, options, work_dir, **extra):
@@ -150,12 +145,6 @@ def test_mim_test_with_the_checkpoint(trained, repo_root, data_root,
         metrics = json.load(f)
     for key in ('aAcc', 'mIoU', 'mAcc'):
         assert metrics[key] == pytest.approx(trained_metrics[key], abs=0.01)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize('launch', ['dist_train.sh', 'mim train'])

@@ -21,6 +21,7 @@ import mmctx  # noqa: F401
 from mmctx.checkpoint import load
 from mmctx.engine.hooks.random_state_hook import (_unusable, get_random_state,
                                                   set_random_state)
+from mmctx.testing import free_port, output_tail
 
 CONFIG = 'configs/demo/srnet_r18w16-d8_1xb8-1k_context-cues-128x128.py'
 MAX_ITERS, SAVED_AT, KILLED_AT = 6, 4, 5
@@ -120,17 +121,6 @@ def train(repo_root,
     return work_dir, result
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def tail(result):
-    return result.stdout[-3000:] + result.stderr[-3000:]
-
-
 def final_state(work_dir):
     return load(
         osp.join(work_dir, f'iter_{MAX_ITERS}.pth'), map_location='cpu')
@@ -181,25 +171,25 @@ def test_state_round_trips_every_generator():
 def test_sigkill_then_resume_is_bit_identical(repo_root, data_root, tmp_path):
     options = overrides(data_root)
     straight, result = train(repo_root, tmp_path, 'straight', options)
-    assert result.returncode == 0, tail(result)
+    assert result.returncode == 0, output_tail(result)
 
     killed, result = train(
         repo_root, tmp_path, 'killed', options, kill_iter=KILLED_AT)
-    assert result.returncode == -signal.SIGKILL, tail(result)
+    assert result.returncode == -signal.SIGKILL, output_tail(result)
     assert not osp.exists(osp.join(killed, f'iter_{MAX_ITERS}.pth'))
     checkpoint = osp.join(killed, f'iter_{SAVED_AT}.pth')
     assert len(load(checkpoint)['random_state']) == 1
 
     resume = dict(options, resume=True, load_from=checkpoint)
     resumed, result = train(repo_root, tmp_path, 'resumed', resume)
-    assert result.returncode == 0, tail(result)
+    assert result.returncode == 0, output_tail(result)
     assert 'Advance dataloader 4 steps' in result.stdout + result.stderr
     assert differing(final_state(straight), final_state(resumed)) == []
 
     # The same resume without the hook diverges: the test can fail.
     unhooked, result = train(repo_root, tmp_path, 'unhooked',
                              dict(resume, custom_hooks=[]))
-    assert result.returncode == 0, tail(result)
+    assert result.returncode == 0, output_tail(result)
     diverged = differing(final_state(straight), final_state(unhooked))
     print(f'without the hook {len(diverged)} tensors differ')
     assert len(diverged) > 50
@@ -299,7 +289,7 @@ def test_two_gloo_processes_kill_a_rank_then_resume_exactly(
     its own state)."""
     options = overrides(data_root, **{'randomness.diff_rank_seed': True})
     straight, result = train(repo_root, tmp_path, 'straight', options, nproc=2)
-    assert result.returncode == 0, tail(result)
+    assert result.returncode == 0, output_tail(result)
 
     killed, result = train(
         repo_root,
@@ -309,7 +299,7 @@ def test_two_gloo_processes_kill_a_rank_then_resume_exactly(
         kill_iter=KILLED_AT,
         kill_rank=1,
         nproc=2)
-    assert result.returncode != 0, tail(result)
+    assert result.returncode != 0, output_tail(result)
     with open(osp.join(killed, 'killed_at')) as f:
         stopped_after = result.finished_at - float(f.read())
     print(f'the run stopped {stopped_after:.1f} s after rank 1 was killed')
@@ -325,5 +315,5 @@ def test_two_gloo_processes_kill_a_rank_then_resume_exactly(
         'resumed',
         dict(options, resume=True, load_from=checkpoint),
         nproc=2)
-    assert result.returncode == 0, tail(result)
+    assert result.returncode == 0, output_tail(result)
     assert differing(final_state(straight), final_state(resumed)) == []

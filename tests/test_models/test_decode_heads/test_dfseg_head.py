@@ -17,6 +17,7 @@ import mmctx  # noqa: F401
 from mmctx.deployment import randomise_
 from mmctx.models.decode_heads import DFSegHead
 from mmctx.models.layers import SRBlock
+from mmctx.testing import output_tail
 
 CONFIGS = {
     'DF-Seg-v1':
@@ -185,7 +186,7 @@ def test_srnet_dfnetv2_trains_and_evaluates_with_mim(repo_root, shared_data,
         timeout=400,
         env=dict(os.environ, OMP_NUM_THREADS='2'))
     assert result.returncode == 0, \
-        result.stdout[-3000:] + result.stderr[-3000:]
+        output_tail(result)
     assert osp.isfile(tmp_path / 'iter_2.pth')
     logs = [
         osp.join(root, f) for root, _, files in os.walk(tmp_path)
